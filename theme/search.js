@@ -1,0 +1,1 @@
+/* search: replaced by the search feature */

@@ -19,6 +19,12 @@ pub enum Command {
     Init(InitArgs),
     /// Create a new playbook or case study from a template.
     New(NewArgs),
+    /// Check the whole site without writing anything; report every problem.
+    Check(CheckArgs),
+    /// Serve the site on 127.0.0.1 with live reload while you edit.
+    Serve(ServeArgs),
+    /// Walk a playbook's checklist in the terminal, running its commands on confirmation.
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -73,6 +79,27 @@ pub struct NewArgs {
     /// Title [default: from the slug].
     #[arg(long)]
     pub title: Option<String>,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+// ---- check (issue 5) ----
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+// ---- serve (issue 5) ----
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+// ---- run (issue 8) ----
+#[derive(Debug, Args)]
+pub struct RunArgs {
     #[command(flatten)]
     pub site: SiteArgs,
 }

@@ -2,8 +2,11 @@
 //! codes. Each turns its arguments into options and calls the library.
 
 pub mod build;
+pub mod check;
 pub mod init;
 pub mod new;
+pub mod run;
+pub mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::diagnostics::Diagnostic;
@@ -15,6 +18,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Build(a) => build::run(a),
         Command::Init(a) => init::run(a),
         Command::New(a) => new::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Run(a) => run::run(a),
     }
 }
 

@@ -1,0 +1,1 @@
+//! `scalebook serve` tests.

@@ -394,7 +394,14 @@ impl<'a, 'd> Walker<'a, 'd> {
                     }
                 }
                 Event::Code(t) => {
-                    self.check_params(t, range.start, false);
+                    // The event's range starts at the backticks; find the code inside them.
+                    let inner = self
+                        .doc
+                        .body()
+                        .get(range.clone())
+                        .and_then(|src| src.find(&**t))
+                        .unwrap_or(0);
+                    self.check_params(t, range.start + inner, false);
                     self.add_text(t);
                     self.html_events.push(Event::Html(
                         format!("<code>{}</code>", params::to_html(t)).into(),

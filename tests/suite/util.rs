@@ -13,7 +13,9 @@ use std::process::Command;
 pub const TODAY: &str = "2026-11-29";
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn repo_root() -> PathBuf {
@@ -39,7 +41,10 @@ pub fn copy_fixture(name: &str) -> tempfile::TempDir {
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from).into_iter().filter_map(Result::ok) {
+    for e in walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
         let rel = e.path().strip_prefix(from).unwrap();
         let dest = to.join(rel);
         if e.file_type().is_dir() {
@@ -69,7 +74,12 @@ pub fn build_with(opts: BuildOptions) -> (Report, BTreeMap<String, Vec<u8>>) {
 }
 
 pub fn text(files: &BTreeMap<String, Vec<u8>>, path: &str) -> String {
-    let bytes = files.get(path).unwrap_or_else(|| panic!("no file {path}; have {:?}", files.keys().take(40).collect::<Vec<_>>()));
+    let bytes = files.get(path).unwrap_or_else(|| {
+        panic!(
+            "no file {path}; have {:?}",
+            files.keys().take(40).collect::<Vec<_>>()
+        )
+    });
     String::from_utf8(bytes.clone()).unwrap()
 }
 

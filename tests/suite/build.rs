@@ -419,11 +419,11 @@ fn failed_build_exits_1_and_leaves_the_previous_site_untouched() {
         String::from_utf8_lossy(&ok.stderr)
     );
     let before = std::fs::read(out.join("ops/restart/index.html")).unwrap();
-    std::fs::write(
-        dir.path().join("playbooks/ops/restart.md"),
-        "+++\ntitle = \"Changed\"\n+++\n\n[x](gone.md)\n",
-    )
-    .unwrap();
+    let src = dir.path().join("playbooks/ops/restart.md");
+    let mut text = std::fs::read_to_string(&src).unwrap();
+    text.push_str("\nSee [x](gone.md).\n");
+    let line = text.lines().count();
+    std::fs::write(&src, text).unwrap();
     let bad = bin()
         .args(["build", "--root"])
         .arg(dir.path())
@@ -432,9 +432,9 @@ fn failed_build_exits_1_and_leaves_the_previous_site_untouched() {
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        err.contains(
-            "playbooks/ops/restart.md:5:1: error[broken-link]: link to missing page `gone.md`"
-        ),
+        err.contains(&format!(
+            "playbooks/ops/restart.md:{line}:5: error[broken-link]: link to missing page `gone.md`"
+        )),
         "{err}"
     );
     assert!(err.contains("build failed: 1 error"), "{err}");

@@ -15,33 +15,64 @@ use syntect::util::LinesWithEndings;
 
 const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 /// Bump when highlighting output changes shape, so old cache files are ignored.
-const CACHE_VERSION: u64 = 1;
+const CACHE_VERSION: u64 = 2;
 const SHARDS: usize = 32;
+/// Without a cache folder, repeated blocks are still highlighted once, but only this many
+/// bytes of highlighted HTML are kept for that, so memory stays flat on huge sites.
+const DEDUP_BUDGET: usize = 32 << 20;
 
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
     SET.get_or_init(SyntaxSet::load_defaults_newlines)
 }
 
+type Index = HashMap<u128, (u64, u32)>;
+
 /// Highlights code; shared by all render threads.
+///
+/// The cache is two files: `highlight.dat` (the HTML of each block, back to back) and
+/// `highlight.idx` (key, offset, length). Only the index is held in memory; blocks are read
+/// from disk when hit, and every block this build uses is appended to the next generation of
+/// the files, which replaces the old one on [`Highlighter::save`]. Memory therefore stays
+/// proportional to the number of blocks, not their size.
 pub struct Highlighter {
-    /// Loaded from disk at start; read without locks.
-    previous: HashMap<u128, Arc<str>>,
-    /// Everything used in this build (hits and fresh work), split into shards so threads
-    /// rarely wait on each other.
-    used: Vec<Mutex<HashMap<u128, Arc<str>>>>,
-    cache_file: Option<PathBuf>,
+    previous: Option<(Index, std::fs::File)>,
+    next: Option<Mutex<NextCache>>,
+    /// Repeated blocks within a build when there is no cache folder (bounded).
+    dedup: Vec<Mutex<HashMap<u128, Arc<str>>>>,
+    dedup_bytes: std::sync::atomic::AtomicUsize,
+}
+
+struct NextCache {
+    dir: PathBuf,
+    writer: std::io::BufWriter<std::fs::File>,
+    reader: std::fs::File,
+    index: Index,
+    len: u64,
 }
 
 impl Highlighter {
     /// `cache_dir = None` disables the persistent cache.
     pub fn new(cache_dir: Option<&Path>) -> Highlighter {
-        let cache_file = cache_dir.map(|d| d.join("highlight.bin"));
-        let previous = cache_file.as_deref().map(read_cache).unwrap_or_default();
+        let previous = cache_dir.and_then(read_index);
+        let next = cache_dir.and_then(|dir| {
+            std::fs::create_dir_all(dir).ok()?;
+            let tmp = dir.join(format!("highlight.dat.tmp-{}", std::process::id()));
+            let file = std::fs::File::create(&tmp).ok()?;
+            let reader = std::fs::File::open(&tmp).ok()?;
+            Some(Mutex::new(NextCache {
+                dir: dir.to_path_buf(),
+                writer: std::io::BufWriter::new(file),
+                reader,
+                index: Index::new(),
+                len: 0,
+            }))
+        });
         Highlighter {
             previous,
-            used: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            cache_file,
+            next,
+            dedup: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            dedup_bytes: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -53,44 +84,97 @@ impl Highlighter {
     /// HTML for the inside of `<code>`: escaped, with `hl-` class spans.
     pub fn highlight(&self, lang: &str, code: &str) -> Arc<str> {
         let key = cache_key(lang, code);
-        let shard = &self.used[(key as usize) % SHARDS];
-        if let Some(hit) = shard.lock().map(|m| m.get(&key).cloned()).ok().flatten() {
+        if let Some(next) = &self.next {
+            let Ok(mut n) = next.lock() else {
+                return Arc::from(highlight_uncached(lang, code));
+            };
+            if let Some(&(off, len)) = n.index.get(&key) {
+                use std::io::Write;
+                if n.writer.flush().is_ok() {
+                    if let Some(s) = read_at(&n.reader, off, len) {
+                        return Arc::from(s);
+                    }
+                }
+            }
+            drop(n);
+            let html: String = self
+                .previous
+                .as_ref()
+                .and_then(|(idx, file)| {
+                    idx.get(&key)
+                        .and_then(|&(off, len)| read_at(file, off, len))
+                })
+                .unwrap_or_else(|| highlight_uncached(lang, code));
+            if let Ok(mut n) = next.lock() {
+                use std::io::Write;
+                if !n.index.contains_key(&key) && n.writer.write_all(html.as_bytes()).is_ok() {
+                    let at = n.len;
+                    n.index.insert(key, (at, html.len() as u32));
+                    n.len += html.len() as u64;
+                }
+            }
+            return Arc::from(html);
+        }
+        let shard = &self.dedup[(key as usize) % SHARDS];
+        if let Some(hit) = shard.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
         }
-        let html: Arc<str> = match self.previous.get(&key) {
-            Some(h) => h.clone(),
-            None => Arc::from(highlight_uncached(lang, code)),
-        };
-        if let Ok(mut m) = shard.lock() {
-            m.insert(key, html.clone());
+        let html: Arc<str> = Arc::from(highlight_uncached(lang, code));
+        use std::sync::atomic::Ordering;
+        if self.dedup_bytes.load(Ordering::Relaxed) < DEDUP_BUDGET {
+            self.dedup_bytes.fetch_add(html.len(), Ordering::Relaxed);
+            if let Ok(mut m) = shard.lock() {
+                m.insert(key, html.clone());
+            }
         }
         html
     }
 
-    /// Writes the blocks used by this build, dropping the rest (so the cache never grows
-    /// without bound). Errors are ignored: a cache is an optimisation.
+    /// Publishes the blocks used by this build as the new cache, dropping the rest (so the
+    /// cache never grows without bound). Errors are ignored: a cache is an optimisation.
     pub fn save(&self) {
-        let Some(path) = &self.cache_file else { return };
-        let mut entries: Vec<(u128, Arc<str>)> = Vec::new();
-        for shard in &self.used {
-            if let Ok(m) = shard.lock() {
-                entries.extend(m.iter().map(|(k, v)| (*k, v.clone())));
-            }
+        let Some(next) = &self.next else { return };
+        let Ok(mut n) = next.lock() else { return };
+        use std::io::Write;
+        if n.writer.flush().is_err() {
+            return;
         }
+        let mut entries: Vec<(u128, (u64, u32))> = n.index.iter().map(|(k, v)| (*k, *v)).collect();
         entries.sort_by_key(|e| e.0);
-        let mut buf = Vec::with_capacity(entries.iter().map(|e| e.1.len() + 20).sum::<usize>() + 8);
+        let mut buf = Vec::with_capacity(8 + entries.len() * 28);
         buf.extend_from_slice(&CACHE_VERSION.to_le_bytes());
-        for (k, v) in entries {
+        for (k, (off, len)) in entries {
             buf.extend_from_slice(&k.to_le_bytes());
-            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            buf.extend_from_slice(v.as_bytes());
+            buf.extend_from_slice(&off.to_le_bytes());
+            buf.extend_from_slice(&len.to_le_bytes());
         }
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
+        let tmp_dat = n
+            .dir
+            .join(format!("highlight.dat.tmp-{}", std::process::id()));
+        let tmp_idx = n
+            .dir
+            .join(format!("highlight.idx.tmp-{}", std::process::id()));
+        // Data first, index last: an index never points into a file it does not describe,
+        // and a reader that finds a stale pair just misses.
+        let _ = std::fs::remove_file(n.dir.join("highlight.idx"));
+        if std::fs::rename(&tmp_dat, n.dir.join("highlight.dat")).is_ok()
+            && std::fs::write(&tmp_idx, buf).is_ok()
+        {
+            let _ = std::fs::rename(&tmp_idx, n.dir.join("highlight.idx"));
         }
-        let tmp = path.with_extension("tmp");
-        if std::fs::write(&tmp, buf).is_ok() {
-            let _ = std::fs::rename(&tmp, path);
+        n.index.clear();
+    }
+}
+
+impl Drop for Highlighter {
+    fn drop(&mut self) {
+        if let Some(next) = &self.next {
+            if let Ok(n) = next.lock() {
+                let _ = std::fs::remove_file(
+                    n.dir
+                        .join(format!("highlight.dat.tmp-{}", std::process::id())),
+                );
+            }
         }
     }
 }
@@ -103,31 +187,46 @@ fn cache_key(lang: &str, code: &str) -> u128 {
     h.digest128()
 }
 
-fn read_cache(path: &Path) -> HashMap<u128, Arc<str>> {
-    let mut map = HashMap::new();
-    let Ok(buf) = std::fs::read(path) else {
-        return map;
-    };
+fn read_index(dir: &Path) -> Option<(Index, std::fs::File)> {
+    let buf = std::fs::read(dir.join("highlight.idx")).ok()?;
+    let file = std::fs::File::open(dir.join("highlight.dat")).ok()?;
+    let size = file.metadata().ok()?.len();
     if buf.len() < 8 || buf[..8] != CACHE_VERSION.to_le_bytes() {
-        return map;
+        return None;
     }
-    let mut i = 8;
-    while i + 20 <= buf.len() {
-        let key = u128::from_le_bytes(buf[i..i + 16].try_into().unwrap_or([0; 16]));
-        let len = u32::from_le_bytes(buf[i + 16..i + 20].try_into().unwrap_or([0; 4])) as usize;
-        i += 20;
-        let Some(bytes) = buf.get(i..i + len) else {
-            break;
-        };
-        match std::str::from_utf8(bytes) {
-            Ok(s) => {
-                map.insert(key, Arc::from(s));
-            }
-            Err(_) => return HashMap::new(),
+    let mut index = Index::new();
+    for e in buf[8..].chunks_exact(28) {
+        let key = u128::from_le_bytes(e[..16].try_into().ok()?);
+        let off = u64::from_le_bytes(e[16..24].try_into().ok()?);
+        let len = u32::from_le_bytes(e[24..28].try_into().ok()?);
+        if off + len as u64 > size {
+            return None;
         }
-        i += len;
+        index.insert(key, (off, len));
     }
-    map
+    Some((index, file))
+}
+
+fn read_at(file: &std::fs::File, off: u64, len: u32) -> Option<String> {
+    let mut buf = vec![0u8; len as usize];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut buf, off).ok()?;
+    }
+    #[cfg(not(unix))]
+    {
+        use std::os::windows::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            let n = file.seek_read(&mut buf[done..], off + done as u64).ok()?;
+            if n == 0 {
+                return None;
+            }
+            done += n;
+        }
+    }
+    String::from_utf8(buf).ok()
 }
 
 pub fn highlight_uncached(lang: &str, code: &str) -> String {
@@ -235,8 +334,9 @@ mod tests {
         let h = Highlighter::new(Some(&dir));
         let first = h.highlight("python", "def f():\n    return 1\n");
         h.save();
+        drop(h);
         let h2 = Highlighter::new(Some(&dir));
-        assert_eq!(h2.previous.len(), 1);
+        assert_eq!(h2.previous.as_ref().map(|p| p.0.len()), Some(1));
         assert_eq!(h2.highlight("python", "def f():\n    return 1\n"), first);
         let _ = std::fs::remove_dir_all(&dir);
     }

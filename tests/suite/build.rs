@@ -280,7 +280,7 @@ fn the_highlight_cache_never_changes_output() {
     let (_, cold) = build_with(o.clone());
     o.no_cache = false;
     let (_, fill) = build_with(o.clone());
-    assert!(dir.path().join(".scalebook-cache/highlight.bin").exists());
+    assert!(dir.path().join(".scalebook-cache/highlight.idx").exists());
     let (_, warm) = build_with(o);
     assert_eq!(cold, fill);
     assert_eq!(cold, warm);

@@ -241,7 +241,19 @@ pub fn outcome_views(outcomes: &[Outcome]) -> Vec<OutcomeView> {
 
 fn num(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        // Thousands separators: "200,000 USD" is read at a glance, "200000" is counted.
+        let digits = (x.abs() as i64).to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 && digits.len() > 4 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if x < 0.0 {
+            out.insert(0, '-');
+        }
+        out
     } else {
         let s = format!("{x:.3}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -256,10 +268,11 @@ pub fn outcome_chart(title: &str, outcomes: &[Outcome]) -> String {
         return String::new();
     }
     let views = outcome_views(outcomes);
-    let (label_w, bar_w, row_h, gap) = (190.0, 300.0, 18.0, 14.0);
-    let width = label_w + bar_w + 120.0;
-    let block = row_h * 2.0 + gap + 6.0;
-    let height = 30.0 + block * outcomes.len() as f64;
+    // Each metric: its name on a line of its own (never truncated), then the two bars.
+    let (bar_w, row_h, label_h, gap) = (380.0, 16.0, 18.0, 14.0);
+    let width = bar_w + 170.0;
+    let block = label_h + row_h * 2.0 + 4.0 + gap;
+    let height = 26.0 + block * outcomes.len() as f64;
     let mut s = String::new();
     let desc: Vec<String> = views
         .iter()
@@ -280,32 +293,28 @@ pub fn outcome_chart(title: &str, outcomes: &[Outcome]) -> String {
         escape_html(title),
         escape_html(&desc.join("; "))
     ));
-    s.push_str(&format!(
-        "<g class=\"legend\"><rect class=\"bar-before\" x=\"{label_w}\" y=\"4\" width=\"12\" height=\"12\"/><text x=\"{}\" y=\"14\">Before</text><rect class=\"bar-after\" x=\"{}\" y=\"4\" width=\"12\" height=\"12\"/><text x=\"{}\" y=\"14\">After</text></g>",
-        label_w + 16.0,
-        label_w + 80.0,
-        label_w + 96.0
-    ));
+    s.push_str(
+        "<g class=\"legend\"><rect class=\"bar-before\" x=\"0\" y=\"4\" width=\"12\" height=\"12\"/><text x=\"16\" y=\"14\">Before</text><rect class=\"bar-after\" x=\"80\" y=\"4\" width=\"12\" height=\"12\"/><text x=\"96\" y=\"14\">After</text></g>",
+    );
     for (i, (o, v)) in outcomes.iter().zip(&views).enumerate() {
-        let y = 30.0 + block * i as f64;
+        let y = 26.0 + block * i as f64;
         let max = o.before.abs().max(o.after.abs()).max(f64::MIN_POSITIVE);
         let wb = (o.before.abs() / max * bar_w).max(1.0);
         let wa = (o.after.abs() / max * bar_w).max(1.0);
         let better = if v.improved { "better" } else { "worse" };
+        let (yb, ya) = (y + label_h, y + label_h + row_h + 4.0);
         s.push_str(&format!(
             "<g class=\"row\"><text class=\"metric\" x=\"0\" y=\"{:.1}\">{}</text>\
-<rect class=\"bar-before\" x=\"{label_w}\" y=\"{:.1}\" width=\"{wb:.1}\" height=\"{row_h}\"/><text x=\"{:.1}\" y=\"{:.1}\">{} {}</text>\
-<rect class=\"bar-after {better}\" x=\"{label_w}\" y=\"{:.1}\" width=\"{wa:.1}\" height=\"{row_h}\"/><text x=\"{:.1}\" y=\"{:.1}\">{} {} ({})</text></g>",
-            y + row_h + 4.0,
-            escape_html(&truncate(&v.metric, 26)),
-            y,
-            label_w + wb + 6.0,
-            y + row_h - 4.0,
+<rect class=\"bar-before\" x=\"0\" y=\"{yb:.1}\" width=\"{wb:.1}\" height=\"{row_h}\"/><text x=\"{:.1}\" y=\"{:.1}\">{} {}</text>\
+<rect class=\"bar-after {better}\" x=\"0\" y=\"{ya:.1}\" width=\"{wa:.1}\" height=\"{row_h}\"/><text x=\"{:.1}\" y=\"{:.1}\">{} {} ({})</text></g>",
+            y + 13.0,
+            escape_html(&v.metric),
+            wb + 6.0,
+            yb + row_h - 3.0,
             escape_html(&v.before),
             escape_html(&v.unit),
-            y + row_h + 2.0,
-            label_w + wa + 6.0,
-            y + 2.0 * row_h - 2.0,
+            wa + 6.0,
+            ya + row_h - 3.0,
             escape_html(&v.after),
             escape_html(&v.unit),
             escape_html(&v.change),
@@ -313,14 +322,6 @@ pub fn outcome_chart(title: &str, outcomes: &[Outcome]) -> String {
     }
     s.push_str("</svg>");
     s
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
 }
 
 pub fn list_item(
@@ -396,6 +397,10 @@ mod tests {
         assert!(v[0].improved);
         assert!(!v[1].improved);
         assert_eq!(v[1].change, "+20%");
+        assert_eq!(num(200000.0), "200,000");
+        assert_eq!(num(1000.0), "1000");
+        assert_eq!(num(-12345.0), "-12,345");
+        assert_eq!(num(0.95), "0.95");
     }
 
     #[test]

@@ -132,14 +132,12 @@ fn text_slug(text: &str) -> String {
     if s.len() <= MAX_SLUG {
         return s;
     }
-    let cut = s[..MAX_SLUG]
-        .rfind('-')
-        .filter(|&i| i > 8)
-        .unwrap_or(MAX_SLUG);
-    let mut end = cut;
+    let mut end = MAX_SLUG;
     while !s.is_char_boundary(end) {
         end -= 1;
     }
+    // Cut at a word boundary when there is one reasonably far in.
+    let end = s[..end].rfind('-').filter(|&i| i > 8).unwrap_or(end);
     s[..end].to_string()
 }
 
@@ -359,6 +357,20 @@ mod tests {
         assert_eq!(r.steps[1].parent, Some(0));
         assert_eq!(r.steps[1].text, "Inner");
         assert_eq!(r.steps[0].text, "Outer");
+    }
+
+    #[test]
+    fn long_step_texts_are_cut_at_a_word_or_character_boundary() {
+        let long = ids("## A\n\n- [ ] Check that the replication lag on every replica stays under five seconds\n");
+        assert_eq!(
+            long,
+            vec!["a--check-that-the-replication-lag-on-every-replica"]
+        );
+        let wide = ids(&format!("## A\n\n- [ ] {}\n", "é".repeat(40)));
+        assert!(
+            wide[0].len() <= 3 + MAX_SLUG && wide[0].starts_with("a--é"),
+            "{wide:?}"
+        );
     }
 
     #[test]

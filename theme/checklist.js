@@ -483,6 +483,10 @@
       if (div.querySelector(':scope > .sb-code-bar')) return;
       var kind = div.getAttribute('data-run');
       var bar = h('div', { class: 'sb-code-bar' });
+      // The build prints a static kind label for readers without JavaScript; the bar
+      // replaces it.
+      var staticLabel = div.querySelector(':scope > .sb-code-kind');
+      if (staticLabel) staticLabel.remove();
       if (kind === 'run' || kind === 'verify') {
         var label = kind === 'verify' ? 'verify' : 'run';
         var expect = div.getAttribute('data-expect');

@@ -566,10 +566,14 @@ impl<'a, 'd> Walker<'a, 'd> {
         } else {
             format!(" class=\"language-{}\"", escape_html(&lang))
         };
-        let label = match info.kind {
-            BlockKind::Run => "<span class=\"sb-code-kind\">run</span>",
-            BlockKind::Verify => "<span class=\"sb-code-kind\">verify</span>",
-            BlockKind::Plain => "",
+        let label = match (info.kind, &info.expect) {
+            (BlockKind::Run, _) => "<span class=\"sb-code-kind\">run</span>".to_string(),
+            (BlockKind::Verify, None) => "<span class=\"sb-code-kind\">verify</span>".to_string(),
+            (BlockKind::Verify, Some(e)) => format!(
+                "<span class=\"sb-code-kind\">verify · expect /{}/</span>",
+                escape_html(e)
+            ),
+            (BlockKind::Plain, _) => String::new(),
         };
         let html = format!("<div class=\"sb-code\"{attrs}>{label}<pre class=\"code\"><code{class}>{body_html}</code></pre></div>\n");
         self.html_events.push(Event::Html(html.into()));

@@ -2,6 +2,7 @@
 //! checklists out. See ARCHITECTURE.md for the map.
 
 pub mod assets;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -13,6 +14,8 @@ pub mod markdown;
 pub mod output;
 pub mod render;
 pub mod runfile;
+pub mod runner;
 pub mod search;
+pub mod serve;
 pub mod site;
 pub mod templates;

@@ -228,6 +228,50 @@ pub fn save_atomic(run: &Run, path: &Path) -> Result<()> {
     })
 }
 
+/// Writes `text` to `path` the way [`save_atomic`] writes a run (temporary file, flush,
+/// rename): for the Markdown timeline and other files the terminal runner keeps current.
+pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file path", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("{}: cannot write", path.display()))
+    })
+}
+
+/// Seconds since 1970 of an ISO 8601 UTC time (`2024-03-15T10:15:00Z`, fraction ignored);
+/// `None` when `s` is not in that form. The inverse of [`format_unix`].
+pub fn parse_unix(s: &str) -> Option<u64> {
+    check_time("time", s).ok()?;
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hh * 3600 + mm * 60 + ss).ok()
+}
+
 /// The postmortem timeline of a run. Byte-identical to `toMarkdown` in theme/checklist.js.
 pub fn to_markdown(run: &Run) -> String {
     let mut out = String::new();
@@ -582,6 +626,15 @@ mod tests {
         assert_eq!(format_unix(1_710_497_700), "2024-03-15T10:15:00Z");
         assert_eq!(format_unix(951_782_400), "2000-02-29T00:00:00Z");
         check_time("now", &now_utc()).unwrap();
+    }
+
+    #[test]
+    fn parse_unix_inverts_format_unix() {
+        for secs in [0, 951_782_400, 1_710_497_700, 4_102_444_799] {
+            assert_eq!(parse_unix(&format_unix(secs)), Some(secs));
+        }
+        assert_eq!(parse_unix("2024-03-15T10:15:00.250Z"), Some(1_710_497_700));
+        assert_eq!(parse_unix("yesterday"), None);
     }
 
     #[test]

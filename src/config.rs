@@ -29,13 +29,26 @@ pub struct Config {
     pub extra: toml::Table,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReviewConfig {
     /// Default `review_every` for pages that do not set one, e.g. "180d".
     pub max_age: Option<String>,
     /// Playbooks must name an owner.
     pub require_owner: bool,
+    /// How an overdue review is reported: `notice` (never fails a build), `warning` (fails
+    /// `check --strict`) or `error`.
+    pub overdue: crate::diagnostics::Severity,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            max_age: None,
+            require_owner: false,
+            overdue: crate::diagnostics::Severity::Warning,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Default)]

@@ -6,11 +6,16 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, never fails a build or `check --strict` (e.g. a review falling due,
+    /// which must not turn CI red just because the calendar moved).
+    Notice,
 }
 
 /// One problem: where it is, how bad, a stable rule name and a human message.
@@ -67,6 +72,10 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
+    }
+
     /// `path:line:col`, leaving out what is unknown.
     pub fn location(&self) -> String {
         let path = display_path(&self.path);
@@ -83,6 +92,7 @@ impl fmt::Display for Diagnostic {
         let sev = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Notice => "note",
         };
         write!(
             f,

@@ -37,7 +37,10 @@ impl Report {
         self.diagnostics.iter().filter(|d| d.is_error()).count()
     }
     pub fn warnings(&self) -> usize {
-        self.diagnostics.len() - self.errors()
+        self.diagnostics.iter().filter(|d| d.is_warning()).count()
+    }
+    pub fn notices(&self) -> usize {
+        self.diagnostics.len() - self.errors() - self.warnings()
     }
 }
 
@@ -219,7 +222,9 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
                     ),
                     None => "never reviewed: set `last_reviewed` after reviewing it".into(),
                 };
-                diags.push(Diagnostic::warning("review-overdue", &p.doc.src, msg));
+                let mut d = Diagnostic::warning("review-overdue", &p.doc.src, msg);
+                d.severity = cfg.review.overdue;
+                diags.push(d);
             }
         }
         if cfg.checks.require_confirm_text {

@@ -198,6 +198,8 @@ pub struct Summary {
     pub pages: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Notices never fail a check (e.g. a review falling due).
+    pub notes: usize,
 }
 
 impl Summary {
@@ -206,7 +208,11 @@ impl Summary {
         Summary {
             pages,
             errors,
-            warnings: diags.len() - errors,
+            warnings: diags.iter().filter(|d| d.is_warning()).count(),
+            notes: diags
+                .iter()
+                .filter(|d| d.severity == Severity::Notice)
+                .count(),
         }
     }
 
@@ -232,13 +238,17 @@ pub fn human(diags: &[Diagnostic], summary: Summary) -> String {
         ));
     } else {
         s.push_str(&format!(
-            "checked {} page{}: {} error{}, {} warning{}\n",
+            "checked {} page{}: {} error{}, {} warning{}{}\n",
             summary.pages,
             plural(summary.pages),
             summary.errors,
             plural(summary.errors),
             summary.warnings,
-            plural(summary.warnings)
+            plural(summary.warnings),
+            match summary.notes {
+                0 => String::new(),
+                n => format!(", {n} note{}", plural(n)),
+            }
         ));
     }
     s
@@ -254,7 +264,7 @@ pub fn human(diags: &[Diagnostic], summary: Summary) -> String {
 ///     { "severity": "error", "rule": "broken-link", "path": "playbooks/a.md",
 ///       "line": 7, "col": 3, "message": "link to ...", "hint": null }
 ///   ],
-///   "summary": { "pages": 12, "errors": 1, "warnings": 0 }
+///   "summary": { "pages": 12, "errors": 1, "warnings": 0, "notes": 2 }
 /// }
 /// ```
 ///
@@ -307,6 +317,7 @@ pub fn github(diags: &[Diagnostic]) -> String {
         let level = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Notice => "notice",
         };
         let mut props = format!("file={}", gh_property(&display_path(&d.path)));
         if d.line > 0 {
@@ -374,6 +385,7 @@ pub fn sarif(diags: &[Diagnostic]) -> String {
                 "level": match d.severity {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
+                    Severity::Notice => "note",
                 },
                 "message": { "text": text },
                 "locations": [ { "physicalLocation": physical } ],
@@ -450,8 +462,16 @@ mod tests {
             pages: 1,
             errors: 0,
             warnings: 1,
+            notes: 0,
         };
         assert!(!s.failed(false));
         assert!(s.failed(true));
+        let notes_only = Summary {
+            pages: 1,
+            errors: 0,
+            warnings: 0,
+            notes: 3,
+        };
+        assert!(!notes_only.failed(true), "notices never fail a check");
     }
 }

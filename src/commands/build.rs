@@ -86,13 +86,17 @@ pub fn run(a: BuildArgs) -> Result<ExitCode> {
     staging.commit()?;
     if !a.quiet {
         eprintln!(
-            "built {} page{} in {} section{} ({} warning{}) in {:.2}s -> {}",
+            "built {} page{} in {} section{} ({} warning{}{}) in {:.2}s -> {}",
             report.pages,
             plural(report.pages),
             report.sections,
             plural(report.sections),
             report.warnings(),
             plural(report.warnings()),
+            match report.notices() {
+                0 => String::new(),
+                n => format!(", {n} note{}", plural(n)),
+            },
             start.elapsed().as_secs_f64(),
             opts.out.display()
         );

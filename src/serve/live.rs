@@ -79,6 +79,7 @@ pub fn overlay(errors: &[Diagnostic]) -> String {
         let sev = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Notice => "note",
         };
         items.push_str(&format!(
             "<li><code>{}</code> {sev}[{}]: {}{}</li>",

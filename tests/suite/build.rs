@@ -563,3 +563,36 @@ fn the_repository_library_builds_cleanly_and_does_not_shrink() {
     }
     assert!(main_of(&text(&files, "index.html")).contains("Traffic spiking right now?"));
 }
+
+#[test]
+fn the_repository_site_passes_check_strict() {
+    let out = bin()
+        .args(["check", "--strict", "--root"])
+        .arg(repo_root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("0 errors, 0 warnings"), "{stdout}");
+}
+
+#[test]
+fn overdue_reviews_are_reported_at_the_configured_severity() {
+    let page = "+++\nowner = \"sre\"\nlast_reviewed = 2020-01-01\nreview_every = \"30d\"\n+++\n\n- [ ] Step\n";
+    for (setting, expected) in [
+        ("notice", scalebook::diagnostics::Severity::Notice),
+        ("warning", scalebook::diagnostics::Severity::Warning),
+        ("error", scalebook::diagnostics::Severity::Error),
+    ] {
+        let config = format!("[review]\noverdue = \"{setting}\"\n");
+        let dir = site(&[("scalebook.toml", &config), ("playbooks/a.md", page)]);
+        let (report, _) = build(dir.path());
+        let d: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == "review-overdue")
+            .collect();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, expected, "{setting}");
+    }
+}

@@ -38,6 +38,20 @@ impl Doc {
     pub fn has_front_matter(&self) -> bool {
         self.body_offset > 0
     }
+
+    /// A stand-alone document with no front matter (snippets, tests).
+    pub fn snippet(content_path: &str, url: &str, markdown: &str) -> Doc {
+        Doc {
+            src: content_path.into(),
+            content_path: content_path.into(),
+            text: markdown.to_string(),
+            body_offset: 0,
+            fm: FrontMatter::default(),
+            title: String::new(),
+            url: url.to_string(),
+            strip_h1: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

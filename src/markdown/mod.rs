@@ -132,16 +132,7 @@ pub fn render(doc: &Doc, cx: &Context<'_>) -> Rendered {
 /// conformance runs).
 pub fn render_fragment(markdown: &str, steps: bool) -> String {
     let hl = Highlighter::new(None);
-    let doc = Doc {
-        src: "fragment.md".into(),
-        content_path: "fragment.md".into(),
-        text: markdown.to_string(),
-        body_offset: 0,
-        fm: Default::default(),
-        title: String::new(),
-        url: String::new(),
-        strip_h1: false,
-    };
+    let doc = Doc::snippet("fragment.md", "", markdown);
     render(
         &doc,
         &Context {

@@ -265,16 +265,7 @@ mod tests {
 
     fn steps_of(md: &str) -> Rendered {
         let hl = Highlighter::new(None);
-        let doc = crate::content::Doc {
-            src: "p.md".into(),
-            content_path: "p.md".into(),
-            text: md.into(),
-            body_offset: 0,
-            fm: Default::default(),
-            title: String::new(),
-            url: "p/".into(),
-            strip_h1: false,
-        };
+        let doc = crate::content::Doc::snippet("p.md", "p/", md);
         render(
             &doc,
             &Context {

@@ -245,7 +245,7 @@ fn num(x: f64) -> String {
         let digits = (x.abs() as i64).to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 && digits.len() > 4 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) && digits.len() > 4 {
                 out.push(',');
             }
             out.push(c);

@@ -532,7 +532,7 @@
     var link = h('a', { class: 'sb-step-link', href: '#' + id, 'aria-label': 'Link to this step', text: '#' });
     var more = h('button', {
       type: 'button', class: 'sb-step-more', 'aria-expanded': 'false', 'aria-controls': 'f-' + id,
-      'aria-label': 'Note or skip: ' + text.textContent.trim().slice(0, 60), text: 'Note / skip',
+      'aria-label': 'Note / skip: ' + text.textContent.trim().slice(0, 60), text: 'Note / skip',
     });
     var note = h('input', { type: 'text', id: 'n-' + id, maxlength: '1000', autocomplete: 'off' });
     var reason = h('input', { type: 'text', id: 'r-' + id, maxlength: '500', autocomplete: 'off' });

@@ -121,6 +121,7 @@ pub fn render(doc: &Doc, cx: &Context<'_>) -> Rendered {
         para_depth: 0,
         summary_done: false,
         list_depth: 0,
+        unwrap_para: false,
     };
     w.walk(events);
     let mut out = w.finish();
@@ -251,6 +252,8 @@ struct Walker<'a, 'd> {
     para_depth: usize,
     summary_done: bool,
     list_depth: usize,
+    /// The step's first paragraph is being unwrapped; its end is dropped.
+    unwrap_para: bool,
 }
 
 impl<'a, 'd> Walker<'a, 'd> {
@@ -325,6 +328,14 @@ impl<'a, 'd> Walker<'a, 'd> {
                             self.html_events
                                 .push(Event::Html(steps::item_open_placeholder(idx).into()));
                             self.item_stack.push(Some(idx));
+                            // In a loose list the marker sits inside a paragraph; unwrap it so
+                            // the checkbox and its text are always direct children of the step
+                            // (the checklist script and the print styles rely on that).
+                            if matches!(events.get(i + 1), Some((Event::Start(Tag::Paragraph), _)))
+                            {
+                                self.unwrap_para = true;
+                                i += 1;
+                            }
                         } else {
                             self.html_events
                                 .push(Event::Html("<li class=\"task-item\">".into()));
@@ -401,6 +412,10 @@ impl<'a, 'd> Walker<'a, 'd> {
                 Event::Start(Tag::Paragraph) => {
                     self.para_depth += 1;
                     self.html_events.push(ev.clone());
+                }
+                Event::End(TagEnd::Paragraph) if self.unwrap_para => {
+                    self.unwrap_para = false;
+                    self.section.text.push(' ');
                 }
                 Event::End(TagEnd::Paragraph) => {
                     self.para_depth -= 1;
@@ -566,7 +581,7 @@ impl<'a, 'd> Walker<'a, 'd> {
             ),
             (BlockKind::Plain, _) => String::new(),
         };
-        let html = format!("<div class=\"sb-code\"{attrs}>{label}<pre class=\"code\"><code{class}>{body_html}</code></pre></div>\n");
+        let html = format!("<div class=\"sb-code\"{attrs}>{label}<pre class=\"code\" tabindex=\"0\"><code{class}>{body_html}</code></pre></div>\n");
         self.html_events.push(Event::Html(html.into()));
         if !self.in_heading {
             self.section.text.push(' ');

@@ -343,6 +343,22 @@ mod tests {
     }
 
     #[test]
+    fn steps_in_loose_lists_have_the_same_markup_as_in_tight_ones() {
+        let tight = steps_of("## A\n\n- [ ] One\n- [ ] Two\n").html;
+        let loose = steps_of("## A\n\n- [ ] One\n\n- [ ] Two\n").html;
+        let open = "<input type=\"checkbox\" class=\"sb-step-box\" id=\"cb-a--one\" aria-labelledby=\"t-a--one\"><span class=\"sb-step-text\" id=\"t-a--one\">One</span>";
+        assert!(
+            tight.contains(&format!("data-group=\"a\">{open}")),
+            "{tight}"
+        );
+        assert!(
+            loose.contains(&format!("data-group=\"a\">{open}")),
+            "{loose}"
+        );
+        assert!(!loose.contains("<p>"), "{loose}");
+    }
+
+    #[test]
     fn nested_steps_know_their_parent() {
         let r = steps_of("## Do\n\n- [ ] Outer\n  - [ ] Inner\n");
         assert_eq!(r.steps[1].parent, Some(0));

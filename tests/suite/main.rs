@@ -6,5 +6,8 @@ mod util;
 
 mod build;
 mod check;
+mod commonmark;
+mod robust;
 mod run;
+mod search;
 mod serve;

@@ -152,7 +152,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         .into_par_iter()
         .map(|i| cx.page(i))
         .collect();
-    let page_metas: Vec<Meta> = page_metas.into_iter().collect::<Result<_>>()?;
+    let mut page_metas: Vec<Meta> = page_metas.into_iter().collect::<Result<_>>()?;
     let section_metas: Vec<Result<Meta>> = (0..lib.sections.len())
         .into_par_iter()
         .map(|i| cx.section(i, &page_metas))
@@ -269,8 +269,10 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     )?;
 
     // Search.
-    let (spages, sdocs) = search_input(&lib, &page_metas);
-    let index = search::build_index(&spages, &sdocs);
+    // The section text moves into the index builder, which frees it page by page.
+    let (spages, sdocs) = search_input(&lib, &mut page_metas);
+    let index = search::build_index_owned(&spages, sdocs);
+    drop(spages);
     for f in &index.files {
         sink.write(&f.path, &f.bytes)?;
     }
@@ -279,6 +281,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
             sink.write(search::MANIFEST_PATH, &m.bytes)?;
         }
     }
+    drop(index);
 
     let page_facts = lib
         .pages
@@ -785,13 +788,15 @@ pub fn tag_url(tag: &str) -> String {
     format!("tags/{}/", content::slugify(tag))
 }
 
+/// The search index's input. Takes each page's search sections out of `metas`
+/// (nothing after the index reads them) rather than copying the site's text.
 fn search_input(
     lib: &Library,
-    metas: &[Meta],
+    metas: &mut [Meta],
 ) -> (Vec<search::SearchPage>, Vec<search::SearchDoc>) {
     let mut pages = Vec::with_capacity(lib.pages.len());
     let mut docs = Vec::new();
-    for (i, (p, m)) in lib.pages.iter().zip(metas).enumerate() {
+    for (i, (p, m)) in lib.pages.iter().zip(metas.iter_mut()).enumerate() {
         let d = &p.doc;
         pages.push(search::SearchPage {
             url: d.url.clone(),
@@ -807,20 +812,13 @@ fn search_input(
                 .clone()
                 .unwrap_or_else(|| m.summary.clone()),
         });
-        let mut first = true;
-        for s in &m.sections {
-            // Text before the first heading belongs to the page top.
-            let anchor = if first && s.anchor.is_empty() {
-                String::new()
-            } else {
-                s.anchor.clone()
-            };
-            first = false;
+        for s in std::mem::take(&mut m.sections) {
+            // Text before the first heading belongs to the page top (its anchor is "").
             docs.push(search::SearchDoc {
                 page: i,
-                anchor,
-                heading: s.heading.clone(),
-                text: s.text.clone(),
+                anchor: s.anchor,
+                heading: s.heading,
+                text: s.text,
                 is_step: s.is_step,
             });
         }

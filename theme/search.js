@@ -411,7 +411,9 @@
   }
 
   var PREFIX_EXPANSIONS = 6;
-  var MAX_SHARDS = 4;
+  /* Shards are about 4 KB: 6 of them cover a pasted alert's terms (the
+   * labelled queries in tests/data/search/ pass) and cap its first query. */
+  var MAX_SHARDS = 6;
   var STOP = {};
   ("a an and are as at be but by for from has have in is it its not of on or that the then this " +
    "to was were will with").split(" ").forEach(function (w) { STOP[w] = 1; });
@@ -490,6 +492,13 @@
     });
   };
 
+  /* What the UI offers as "Did you mean": for every word of the query that
+   * found nothing, however many pages the other words found (a typo next to a
+   * common word still deserves a fix), the nearest indexed word. */
+  Engine.prototype.suggestFor = function (res) {
+    return res.missing.length ? this.suggest(res.missing) : Promise.resolve([]);
+  };
+
   /* Nearest indexed words to the words that found nothing, or [] . */
   Engine.prototype.suggest = function (missing) {
     var words = missing.filter(function (g) { return !g.whole && g.surface.length === 1 && g.surface[0].length >= 3; })
@@ -509,6 +518,12 @@
       return out;
     });
   };
+
+  /* The query with suggestion [word, fix] applied: the word's first
+   * occurrence, in any case, is replaced. */
+  function applySuggestion(q, s) {
+    return q.replace(new RegExp(s[0].replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i"), function () { return s[1]; });
+  }
 
   /* Filters: {facet: [value index, ...]}; a page passes when, for every facet
    * with values chosen, it has one of them. */
@@ -612,7 +627,7 @@
     stem: stem, fold: fold, tokenize: tokenize, cmp: cmp, editDistance: editDistance,
     decodeShard: decodeShard, postingsAt: postingsAt, Engine: Engine, plan: plan,
     passes: passes, facetCounts: facetCounts, resultHref: resultHref, highlight: highlight,
-    excerpt: excerpt, queryTerms: queryTerms, FORMAT_VERSION: FORMAT_VERSION
+    excerpt: excerpt, queryTerms: queryTerms, applySuggestion: applySuggestion, FORMAT_VERSION: FORMAT_VERSION
   };
 
   if (typeof module === "object" && module.exports) {
@@ -740,10 +755,18 @@
         if (opts[active].scrollIntoView) opts[active].scrollIntoView({ block: "nearest" });
       } else input.removeAttribute("aria-activedescendant");
     }
+    // No option active: nothing highlighted and no aria-activedescendant, so a screen reader
+    // never announces an option that is hidden or has been replaced.
+    function clearActive() {
+      var opts = options();
+      if (active >= 0 && opts[active]) opts[active].classList.remove("is-active"), opts[active].setAttribute("aria-selected", "false");
+      active = -1;
+      input.removeAttribute("aria-activedescendant");
+    }
     function open(yes) {
       list.hidden = !yes;
       input.setAttribute("aria-expanded", yes ? "true" : "false");
-      if (!yes) setActive(-1);
+      if (!yes) clearActive();
     }
     function option(i, href) {
       var a = el("a", "sb-option");
@@ -760,7 +783,7 @@
       engineFor(root, manifestUrl).then(function (eng) {
         return eng.search(q).then(function (res) {
           var top = res.pages.slice(0, DROPDOWN_RESULTS);
-          var sugg = res.pages.length < 3 && res.missing.length ? eng.suggest(res.missing) : Promise.resolve([]);
+          var sugg = eng.suggestFor(res);
           return Promise.all([Promise.all(top.map(function (r) { return eng.fragment(r.page); })), sugg]).then(function (x) {
             if (my !== seq) return;
             render(q, res, top, x[0], x[1]);
@@ -778,8 +801,8 @@
       });
     }
     function render(q, res, top, frags, sugg) {
+      clearActive();
       list.textContent = "";
-      active = -1;
       var hl = queryTerms(res.groups, isTyping(q)), n = 0;
       top.forEach(function (r, i) {
         var f = frags[i], sec = r.sections[0][0], d = f.d[sec];
@@ -791,7 +814,7 @@
         list.appendChild(a);
       });
       sugg.forEach(function (s) {
-        var fixed = q.replace(new RegExp(s[0].replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i"), s[1]);
+        var fixed = applySuggestion(q, s);
         var a = option(n++, searchPageHref(root, fixed));
         a.classList.add("sb-suggest");
         a.setAttribute("data-query", fixed);
@@ -992,17 +1015,19 @@
         if (!res) for (var p = 0; p < eng.m.pages && active; p++) candidates.push({ page: p, score: 0, sections: [] });
         hl = res ? queryTerms(res.groups, false) : { terms: {}, prefixes: [] };
         results = facets ? candidates.filter(function (r) { return passes(facets, r.page, filters); }) : candidates;
-        if (facets) renderFilters(facetCounts(eng.m.facets, facets, candidates.map(function (r) { return r.page; }), filters));
-        else renderFilters(eng.m.facets.topic ? allCounts() : {});
+        // With neither a query nor a filter, show every filter with its site-wide count, so
+        // clearing the last filter never leaves an empty filter list.
+        if (facets && (res || active)) renderFilters(facetCounts(eng.m.facets, facets, candidates.map(function (r) { return r.page; }), filters));
+        else renderFilters(allCounts());
         list.textContent = "";
         shown = 0;
         status.textContent = !q.trim() && !active ? "Type a query or choose a filter." :
           results.length + (results.length === 1 ? " result" : " results");
-        if (res && results.length < 3 && res.missing.length) {
-          eng.suggest(res.missing).then(function (sugg) {
+        if (res) {
+          eng.suggestFor(res).then(function (sugg) {
             if (my !== seq || !sugg.length) return;
             var fixed = q;
-            sugg.forEach(function (s) { fixed = fixed.replace(new RegExp(s[0].replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i"), s[1]); });
+            sugg.forEach(function (s) { fixed = applySuggestion(fixed, s); });
             var b = el("button", "sb-suggest-button");
             b.type = "button";
             b.appendChild(document.createTextNode("Did you mean "));

@@ -11,16 +11,28 @@
 //! section, or a checklist step. Sections are numbered per page in the order the
 //! core gave them, the page top first; the fragment file of a page lists them in
 //! the same order, so a posting says `(page, section)` and nothing more.
+//!
+//! Memory is the constraint that shapes this file (a 10,000-page build has to
+//! fit in 500 MB with everything else the core keeps): pages are read in
+//! batches, each batch split into *lanes* that tokenise in parallel, each lane
+//! interning words into its own numbering (no locks, no string per token);
+//! a sequential merge maps lane numbers to one vocabulary and appends each
+//! (term, section) pair to its term's posting list as three varints (about 3
+//! bytes rather than a 12-byte struct). A page's text is read once: the caller's
+//! `per_page` (the fragment writer) runs in the same pass, and with
+//! [`Docs::Owned`] the text is freed as soon as its batch is read.
 
 use rayon::prelude::*;
+use rust_stemmers::Stemmer;
 
+use super::files::varint;
 use super::text::{english_stemmer, scan, FxMap, Term};
+use super::timings::Timings;
 use super::{SearchDoc, SearchPage};
 
 /// Field weights for BM25F. Title, tags and headings (including step text)
 /// weigh more than the body, so a title match beats a body match.
-/// Short-field weights are whole numbers so a posting under construction holds
-/// their weighted count in a `u16` (memory: one posting is 8 bytes).
+/// Short-field weights are whole numbers so their weighted count is a `u16`.
 const W_TITLE: u16 = 6;
 const W_TAGS: u16 = 3;
 const W_HEADING: u16 = 3;
@@ -31,236 +43,494 @@ const W_BODY: f32 = 1.0;
 const K1: f32 = 1.2;
 const B_BODY: f32 = 0.75;
 
-/// How many pages are tokenised at once: bounds peak memory at any site size.
+/// How many pages are tokenised at once: bounds the memory of pages in flight.
 const BATCH_PAGES: usize = 512;
 
-/// One section as search sees it, in fragment order.
-#[derive(Debug, Clone)]
-pub struct Section {
-    pub page: u32,
-    pub anchor: String,
-    pub heading: String,
-    pub text: String,
+/// At most this many lanes, whatever the core count: each lane keeps its own
+/// vocabulary, so lanes cost memory, and the merge is sequential anyway.
+const MAX_LANES: usize = 8;
+
+/// A lane forgets its words when it knows more than this many (its numbering
+/// starts again; the merge is told), so lane memory stays flat on huge sites.
+const LANE_MAX_WORDS: usize = 250_000;
+
+/// One section as search sees it, in fragment order. Borrows the core's text.
+#[derive(Debug, Clone, Copy)]
+pub struct Section<'a> {
+    pub anchor: &'a str,
+    pub heading: &'a str,
+    pub text: &'a str,
     pub is_step: bool,
 }
 
-/// A scored, quantised posting: the score byte is `1..=255` on a log scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Posting {
-    pub page: u32,
-    pub section: u16,
-    pub score: u8,
+/// The search docs, borrowed, or owned so each batch's text is freed once read.
+pub enum Docs<'a> {
+    Shared(&'a [SearchDoc]),
+    Owned(Vec<SearchDoc>),
+}
+
+impl Docs<'_> {
+    fn all(&self) -> &[SearchDoc] {
+        match self {
+            Docs::Shared(d) => d,
+            Docs::Owned(d) => d,
+        }
+    }
+
+    /// Frees the text of docs `ids` (owned docs only).
+    fn release(&mut self, ids: &[u32]) {
+        if let Docs::Owned(docs) = self {
+            for &i in ids {
+                let d = &mut docs[i as usize];
+                d.text = String::new();
+                d.heading = String::new();
+            }
+        }
+    }
 }
 
 /// Everything the encoder needs.
 pub struct Scored {
-    /// Sections grouped by page, in page order.
-    pub sections: Vec<Vec<Section>>,
-    /// Terms in byte order with their postings sorted by (page, section).
-    pub terms: Vec<(String, Vec<Posting>)>,
+    /// Terms in byte order with their postings.
+    pub terms: Vec<ScoredTerm>,
     /// The score that byte 255 stands for.
     pub max_score: f32,
     /// Lower-cased, unstemmed words with their counts (for typo suggestions).
-    pub words: FxMap<String, u32>,
+    pub words: Vec<(String, u32)>,
 }
 
-/// Unquantised posting while the collection is being read.
-struct Raw {
-    section: u32,
-    short_fields: u16,
-    body_tf: u16,
+/// One term and its postings, already in the shard encoding (see
+/// `docs/search.md`): `count` times (varint page delta, varint section, u8 score),
+/// sorted by (page, section).
+pub struct ScoredTerm {
+    pub term: String,
+    pub count: u32,
+    pub postings: Vec<u8>,
 }
 
-/// Groups docs by page and puts a page-top section first: the core's own
-/// page-top doc (anchor "") when it gave one, otherwise a synthetic one.
-pub fn sections(pages: &[SearchPage], docs: &[SearchDoc]) -> Vec<Vec<Section>> {
-    let mut by_page: Vec<Vec<Section>> = pages
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            vec![Section {
-                page: i as u32,
-                anchor: String::new(),
-                heading: p.title.clone(),
-                text: String::new(),
-                is_step: false,
-            }]
-        })
-        .collect();
+/// Page `page`'s sections: the page top first (title as heading; the core's own
+/// page-top doc, anchor "", gives its text), then the other docs in order.
+pub fn page_sections<'a>(
+    page: &'a SearchPage,
+    docs: impl Iterator<Item = &'a SearchDoc>,
+) -> Vec<Section<'a>> {
+    let mut list = vec![Section {
+        anchor: "",
+        heading: &page.title,
+        text: "",
+        is_step: false,
+    }];
     for doc in docs {
-        let Some(list) = by_page.get_mut(doc.page) else {
-            panic!(
-                "search doc `{}` points at page {} of {}",
-                doc.heading,
-                doc.page,
-                pages.len()
-            );
-        };
         if doc.anchor.is_empty() && !doc.is_step && list.len() == 1 && list[0].text.is_empty() {
-            // The page top: keep the title as heading, take the intro text.
-            list[0].text = doc.text.clone();
+            list[0].text = &doc.text;
         } else {
             list.push(Section {
-                page: doc.page as u32,
-                anchor: doc.anchor.clone(),
-                heading: doc.heading.clone(),
-                text: doc.text.clone(),
+                anchor: &doc.anchor,
+                heading: &doc.heading,
+                text: &doc.text,
                 is_step: doc.is_step,
             });
         }
     }
-    by_page
+    list
 }
 
-/// One section's body length and its (local term, short-field tf, body tf).
-type SectionTerms = (u32, Vec<(u32, u16, u16)>);
-
-/// Per-section term statistics of one page, with terms numbered per page so
-/// the sequential merge looks each distinct string up once per page.
-struct PageTerms {
-    terms: Vec<String>,
-    sections: Vec<SectionTerms>,
-    words: FxMap<String, u32>,
-}
-
-fn page_terms(page: &SearchPage, sections: &[Section]) -> PageTerms {
-    let stemmer = english_stemmer();
-    let mut local: FxMap<String, u32> = FxMap::default();
-    let mut terms: Vec<String> = Vec::new();
-    let mut words: FxMap<String, u32> = FxMap::default();
-    let mut out = Vec::with_capacity(sections.len());
-    let mut tf: FxMap<u32, (u16, u16)> = FxMap::default();
-    for (i, sec) in sections.iter().enumerate() {
-        tf.clear();
-        let mut body_len = 0;
-        let mut add = |text: &str, weight: Option<u16>| {
-            scan(text, &stemmer, &mut |t| {
-                let term = match t {
-                    Term::Whole(w) => w,
-                    Term::Part { surface, stem } => {
-                        match words.get_mut(surface) {
-                            Some(n) => *n += 1,
-                            None => {
-                                words.insert(surface.to_owned(), 1);
-                            }
-                        }
-                        stem
-                    }
-                    Term::End => return,
-                };
-                let id = match local.get(term) {
-                    Some(&id) => id,
-                    None => {
-                        let id = terms.len() as u32;
-                        local.insert(term.to_owned(), id);
-                        terms.push(term.to_owned());
-                        id
-                    }
-                };
-                let e = tf.entry(id).or_default();
-                match weight {
-                    Some(w) => e.0 = e.0.saturating_add(w),
-                    None => {
-                        e.1 = e.1.saturating_add(1);
-                        body_len += 1;
-                    }
-                }
-            })
-        };
-        if i == 0 {
-            add(&page.title, Some(W_TITLE));
-            let mut tags = page.tags.join(" ");
-            for extra in [&page.owner, &page.severity].into_iter().flatten() {
-                tags.push(' ');
-                tags.push_str(extra);
-            }
-            add(&tags, Some(W_TAGS));
-            add(&page.description, Some(W_DESCRIPTION));
-        } else {
-            add(&sec.heading, Some(W_HEADING));
+/// Doc indices grouped by page, input order kept within a page:
+/// page `p`'s docs are `order[starts[p]..starts[p + 1]]`.
+fn by_page(pages: usize, docs: &[SearchDoc]) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; pages + 1];
+    for doc in docs {
+        if doc.page >= pages {
+            panic!(
+                "search doc `{}` points at page {} of {}",
+                doc.heading, doc.page, pages
+            );
         }
-        add(&sec.text, None);
-        let mut list: Vec<(u32, u16, u16)> = tf.iter().map(|(&t, &(s, b))| (t, s, b)).collect();
-        list.sort_unstable_by_key(|e| e.0);
-        out.push((body_len, list));
+        starts[doc.page + 1] += 1;
     }
-    PageTerms {
-        terms,
-        sections: out,
-        words,
+    for p in 0..pages {
+        starts[p + 1] += starts[p];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; docs.len()];
+    for (i, doc) in docs.iter().enumerate() {
+        order[next[doc.page] as usize] = i as u32;
+        next[doc.page] += 1;
+    }
+    (order, starts)
+}
+
+const NO_STEM: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Entry {
+    id: u32,
+    /// For a word seen as a part: the id of its stem; else [`NO_STEM`].
+    stem: u32,
+}
+
+/// One tokenising worker: numbers every string it meets (terms and surface
+/// words) in its own id space, so the hot loop does one hash lookup per token
+/// and allocates nothing.
+struct Lane {
+    stemmer: Stemmer,
+    ids: FxMap<Box<str>, Entry>,
+    /// Strings numbered since the merge last took them (ids consecutive).
+    fresh: Vec<Box<str>>,
+    /// The lane forgot its numbering before this batch.
+    reset: bool,
+    /// Per id: the section that last used it, and where its tf entry is.
+    stamp: Vec<u32>,
+    slot: Vec<u32>,
+    section: u32,
+    /// Per id: surface count in this batch; which ids are non-zero.
+    word_count: Vec<u32>,
+    words: Vec<u32>,
+}
+
+impl Lane {
+    fn new() -> Lane {
+        Lane {
+            stemmer: english_stemmer(),
+            ids: FxMap::default(),
+            fresh: Vec::new(),
+            reset: false,
+            stamp: Vec::new(),
+            slot: Vec::new(),
+            section: 0,
+            word_count: Vec::new(),
+            words: Vec::new(),
+        }
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(e) = self.ids.get(s) {
+            return e.id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(s.into(), Entry { id, stem: NO_STEM });
+        self.fresh.push(s.into());
+        self.stamp.push(0);
+        self.slot.push(0);
+        self.word_count.push(0);
+        id
+    }
+
+    /// (stem id, surface id) of a lower-cased part.
+    fn part(&mut self, surface: &str) -> (u32, u32) {
+        if let Some(e) = self.ids.get(surface) {
+            if e.stem != NO_STEM {
+                return (e.stem, e.id);
+            }
+        }
+        let id = self.intern(surface);
+        let stem = self.stemmer.stem(surface);
+        let stem_id = if stem == surface {
+            id
+        } else {
+            self.intern(&stem)
+        };
+        if let Some(e) = self.ids.get_mut(surface) {
+            e.stem = stem_id;
+        }
+        (stem_id, id)
+    }
+
+    /// Forgets the numbering when it has grown too large (before a batch).
+    fn start_batch(&mut self) {
+        self.reset = self.ids.len() > LANE_MAX_WORDS;
+        if self.reset {
+            *self = Lane {
+                reset: true,
+                ..Lane::new()
+            };
+        }
+    }
+
+    /// Tokenises one page's sections into `out`.
+    fn page(&mut self, page: &SearchPage, sections: &[Section], out: &mut PageTerms) {
+        for (i, sec) in sections.iter().enumerate() {
+            if self.section == u32::MAX {
+                self.stamp.fill(0);
+                self.section = 0;
+            }
+            self.section += 1;
+            let mut body_len = 0u32;
+            let mut add = |lane: &mut Lane, text: &str, weight: Option<u16>| {
+                scan(text, &mut |t| {
+                    let id = match t {
+                        Term::Whole(w) => lane.intern(w),
+                        Term::Part(surface) => {
+                            let (stem, word) = lane.part(surface);
+                            if lane.word_count[word as usize] == 0 {
+                                lane.words.push(word);
+                            }
+                            lane.word_count[word as usize] += 1;
+                            stem
+                        }
+                        Term::End => return,
+                    } as usize;
+                    let k = if lane.stamp[id] == lane.section {
+                        lane.slot[id] as usize
+                    } else {
+                        lane.stamp[id] = lane.section;
+                        lane.slot[id] = out.terms.len() as u32;
+                        out.terms.push((id as u32, 0, 0));
+                        out.terms.len() - 1
+                    };
+                    let e = &mut out.terms[k];
+                    match weight {
+                        Some(w) => e.1 = e.1.saturating_add(w),
+                        None => {
+                            e.2 = e.2.saturating_add(1);
+                            body_len += 1;
+                        }
+                    }
+                })
+            };
+            if i == 0 {
+                add(self, &page.title, Some(W_TITLE));
+                let mut tags = page.tags.join(" ");
+                for extra in [&page.owner, &page.severity].into_iter().flatten() {
+                    tags.push(' ');
+                    tags.push_str(extra);
+                }
+                add(self, &tags, Some(W_TAGS));
+                add(self, &page.description, Some(W_DESCRIPTION));
+            } else {
+                add(self, sec.heading, Some(W_HEADING));
+            }
+            add(self, sec.text, None);
+            out.sections.push((body_len, out.terms.len() as u32));
+        }
+    }
+
+    /// Hands the batch's new strings and word counts to the merge.
+    fn finish_batch<T>(&mut self, pages: Vec<(PageTerms, T)>) -> LaneOut<T> {
+        let words = self
+            .words
+            .drain(..)
+            .map(|w| (w, std::mem::take(&mut self.word_count[w as usize])))
+            .collect();
+        LaneOut {
+            reset: self.reset,
+            fresh: std::mem::take(&mut self.fresh),
+            pages,
+            words,
+        }
+    }
+}
+
+/// One page's term statistics, in lane ids.
+#[derive(Default)]
+struct PageTerms {
+    /// Per section: body length and the end of its entries in `terms`.
+    sections: Vec<(u32, u32)>,
+    /// (lane term id, weighted short-field tf, body tf), grouped by section.
+    terms: Vec<(u32, u16, u16)>,
+}
+
+struct LaneOut<T> {
+    reset: bool,
+    fresh: Vec<Box<str>>,
+    pages: Vec<(PageTerms, T)>,
+    words: Vec<(u32, u32)>,
+}
+
+/// The one vocabulary and the raw postings, filled in page order.
+#[derive(Default)]
+struct Merged {
+    ids: FxMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+    /// Per lane: lane id -> global id.
+    lanes: Vec<Vec<u32>>,
+    /// Per term: postings as varints (section delta, short-field tf, body tf).
+    postings: Vec<Vec<u8>>,
+    df: Vec<u32>,
+    last: Vec<u32>,
+    words: Vec<u32>,
+    /// Per global section: body length, and (page, section within page).
+    body_lens: Vec<u32>,
+    section_of: Vec<(u32, u16)>,
+}
+
+impl Merged {
+    fn add<T>(&mut self, lane: usize, out: LaneOut<T>, first_page: usize, extra: &mut Vec<T>) {
+        if self.lanes.len() <= lane {
+            self.lanes.resize_with(lane + 1, Vec::new);
+        }
+        if out.reset {
+            self.lanes[lane].clear();
+        }
+        for name in out.fresh {
+            let id = match self.ids.get(&name) {
+                Some(&id) => id,
+                None => {
+                    let id = self.names.len() as u32;
+                    self.ids.insert(name.clone(), id);
+                    self.names.push(name);
+                    self.postings.push(Vec::new());
+                    self.df.push(0);
+                    self.last.push(0);
+                    self.words.push(0);
+                    id
+                }
+            };
+            self.lanes[lane].push(id);
+        }
+        let map = &self.lanes[lane];
+        for (w, n) in out.words {
+            self.words[map[w as usize] as usize] += n;
+        }
+        for (i, (page, x)) in out.pages.into_iter().enumerate() {
+            let mut start = 0;
+            for (local, &(body_len, end)) in page.sections.iter().enumerate() {
+                let section = self.body_lens.len() as u32;
+                self.body_lens.push(body_len);
+                self.section_of
+                    .push(((first_page + i) as u32, local as u16));
+                for &(t, short, body) in &page.terms[start as usize..end as usize] {
+                    let g = map[t as usize] as usize;
+                    let list = &mut self.postings[g];
+                    varint(list, section - self.last[g]);
+                    varint(list, short as u32);
+                    varint(list, body as u32);
+                    self.last[g] = section;
+                    self.df[g] += 1;
+                }
+                start = end;
+            }
+            extra.push(x);
+        }
+    }
+}
+
+fn read_varint(b: &[u8], i: &mut usize) -> u32 {
+    let (mut v, mut shift) = (0u32, 0);
+    loop {
+        let byte = b[*i];
+        *i += 1;
+        v |= ((byte & 0x7f) as u32) << shift;
+        if byte < 0x80 {
+            return v;
+        }
+        shift += 7;
     }
 }
 
 /// Reads every page, scores every (term, section) pair with BM25F, keeps at most
 /// `max_postings` best postings per term and quantises the scores.
 pub fn score(pages: &[SearchPage], docs: &[SearchDoc], max_postings: usize) -> Scored {
-    let sections = sections(pages, docs);
-    let mut ids: FxMap<String, u32> = FxMap::default();
-    let mut names: Vec<String> = Vec::new();
-    let mut postings: Vec<Vec<Raw>> = Vec::new();
-    let mut body_lens: Vec<u32> = Vec::new();
-    let mut section_of: Vec<(u32, u16)> = Vec::new();
-    let mut words: FxMap<String, u32> = FxMap::default();
+    let none = |_: usize, _: &[Section]| ();
+    score_with(
+        pages,
+        Docs::Shared(docs),
+        max_postings,
+        &none,
+        &mut Timings::start(),
+    )
+    .0
+}
 
-    // Tokenising a batch (parallel) overlaps with merging the one before it
-    // (sequential: term ids are handed out in page order, for determinism).
-    let mut merge = |first: usize, stats: Vec<PageTerms>| {
-        for (i, page) in stats.into_iter().enumerate() {
-            let global_ids: Vec<u32> = page
-                .terms
-                .into_iter()
-                .map(|term| match ids.get(&term) {
-                    Some(&id) => id,
-                    None => {
-                        let id = names.len() as u32;
-                        ids.insert(term.clone(), id);
-                        names.push(term);
-                        postings.push(Vec::new());
-                        id
-                    }
-                })
-                .collect();
-            for (local, (body_len, terms)) in page.sections.into_iter().enumerate() {
-                let global = body_lens.len() as u32;
-                body_lens.push(body_len);
-                section_of.push(((first + i) as u32, local as u16));
-                for (term, short_fields, body_tf) in terms {
-                    postings[global_ids[term as usize] as usize].push(Raw {
-                        section: global,
-                        short_fields,
-                        body_tf,
-                    });
-                }
-            }
-            for (w, n) in page.words {
-                *words.entry(w).or_default() += n;
+/// [`score`], also calling `per_page(page, sections)` on every page while its
+/// text is at hand (results in page order).
+pub fn score_with<T: Send>(
+    pages: &[SearchPage],
+    mut docs: Docs,
+    max_postings: usize,
+    per_page: &(dyn Fn(usize, &[Section]) -> T + Sync),
+    t: &mut Timings,
+) -> (Scored, Vec<T>) {
+    let (order, starts) = by_page(pages.len(), docs.all());
+    let mut lanes: Vec<Lane> = (0..rayon::current_num_threads().clamp(2, MAX_LANES))
+        .map(|_| Lane::new())
+        .collect();
+    let mut merged = Merged::default();
+    let mut extra = Vec::with_capacity(pages.len());
+
+    // Tokenising a batch (parallel lanes) overlaps with merging the one before
+    // it (sequential, in page order, so the output does not depend on timing).
+    let tokenise = |lanes: &mut [Lane], docs: &[SearchDoc], first: usize, end: usize| {
+        // Cut the batch into one run of pages per lane, of similar text size.
+        let weight = |p: usize| -> usize {
+            order[starts[p] as usize..starts[p + 1] as usize]
+                .iter()
+                .map(|&d| docs[d as usize].text.len() + 64)
+                .sum()
+        };
+        let weights: Vec<usize> = (first..end).map(weight).collect();
+        let total: usize = weights.iter().sum();
+        let mut cuts = vec![first];
+        let mut acc = 0;
+        for (k, w) in weights.iter().enumerate() {
+            acc += w;
+            if cuts.len() < lanes.len() && acc * lanes.len() >= total * cuts.len() {
+                cuts.push(first + k + 1);
             }
         }
+        while cuts.len() <= lanes.len() {
+            cuts.push(end);
+        }
+        lanes
+            .par_iter_mut()
+            .zip(cuts.par_windows(2))
+            .map(|(lane, w)| {
+                lane.start_batch();
+                let out = (w[0]..w[1])
+                    .map(|p| {
+                        let secs = page_sections(
+                            &pages[p],
+                            order[starts[p] as usize..starts[p + 1] as usize]
+                                .iter()
+                                .map(|&d| &docs[d as usize]),
+                        );
+                        let mut terms = PageTerms::default();
+                        lane.page(&pages[p], &secs, &mut terms);
+                        (terms, per_page(p, &secs))
+                    })
+                    .collect();
+                (w[0], lane.finish_batch(out))
+            })
+            .collect::<Vec<_>>()
     };
-    let tokenise = |first: usize, batch: &[Vec<Section>]| -> Vec<PageTerms> {
-        batch
-            .par_iter()
-            .enumerate()
-            .map(|(i, secs)| page_terms(&pages[first + i], secs))
-            .collect()
-    };
-    let mut pending: Option<(usize, Vec<PageTerms>)> = None;
-    for (b, batch) in sections.chunks(BATCH_PAGES).enumerate() {
-        let first = b * BATCH_PAGES;
-        let (stats, ()) = rayon::join(
-            || tokenise(first, batch),
+    let mut pending: Vec<(usize, LaneOut<T>)> = Vec::new();
+    for first in (0..pages.len()).step_by(BATCH_PAGES) {
+        let end = (first + BATCH_PAGES).min(pages.len());
+        let (outs, ()) = rayon::join(
+            || tokenise(&mut lanes, docs.all(), first, end),
             || {
-                if let Some((f, st)) = pending.take() {
-                    merge(f, st)
+                for (lane, (p, out)) in std::mem::take(&mut pending).into_iter().enumerate() {
+                    merged.add(lane, out, p, &mut extra);
                 }
             },
         );
-        pending = Some((first, stats));
+        pending = outs;
+        docs.release(&order[starts[first] as usize..starts[end] as usize]);
     }
-    if let Some((f, st)) = pending.take() {
-        merge(f, st);
+    for (lane, (p, out)) in pending.into_iter().enumerate() {
+        merged.add(lane, out, p, &mut extra);
     }
+    drop(lanes);
+    drop(docs);
+    let Merged {
+        ids,
+        names,
+        postings,
+        df,
+        words,
+        body_lens,
+        section_of,
+        ..
+    } = merged;
     drop(ids);
+    t.phase("tokenise");
+    t.note(format_args!(
+        "{} sections, {} strings, {} postings ({} bytes)",
+        body_lens.len(),
+        names.len(),
+        df.iter().map(|&d| d as usize).sum::<usize>(),
+        postings.iter().map(Vec::len).sum::<usize>(),
+    ));
 
     let n = body_lens.len().max(1) as f32;
     let avg_body = (body_lens.iter().map(|&l| l as f64).sum::<f64>() / n as f64).max(1.0) as f32;
@@ -269,18 +539,20 @@ pub fn score(pages: &[SearchPage], docs: &[SearchDoc], max_postings: usize) -> S
     // term's raw postings are freed as soon as they are scored.
     let mut scored: Vec<Vec<(u32, f32)>> = postings
         .into_par_iter()
-        .map(|list| {
-            let df = list.len() as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            let mut s: Vec<(u32, f32)> = list
-                .iter()
-                .map(|p| {
-                    let norm =
-                        1.0 - B_BODY + B_BODY * body_lens[p.section as usize] as f32 / avg_body;
-                    let tf = p.short_fields as f32 + W_BODY * p.body_tf as f32 / norm;
-                    (p.section, idf * tf * (K1 + 1.0) / (K1 + tf))
-                })
-                .collect();
+        .zip(df.par_iter())
+        .map(|(list, &df)| {
+            let idf_df = df as f32;
+            let idf = (1.0 + (n - idf_df + 0.5) / (idf_df + 0.5)).ln();
+            let mut s: Vec<(u32, f32)> = Vec::with_capacity(df as usize);
+            let (mut i, mut section) = (0, 0);
+            while i < list.len() {
+                section += read_varint(&list, &mut i);
+                let short_fields = read_varint(&list, &mut i);
+                let body_tf = read_varint(&list, &mut i);
+                let norm = 1.0 - B_BODY + B_BODY * body_lens[section as usize] as f32 / avg_body;
+                let tf = short_fields as f32 + W_BODY * body_tf as f32 / norm;
+                s.push((section, idf * tf * (K1 + 1.0) / (K1 + tf)));
+            }
             drop(list);
             if s.len() > max_postings {
                 // Best first, ties by position, so pruning is deterministic.
@@ -292,7 +564,16 @@ pub fn score(pages: &[SearchPage], docs: &[SearchDoc], max_postings: usize) -> S
             s
         })
         .collect();
-    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    t.phase("bm25");
+    let words: Vec<(String, u32)> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(id, &n)| (names[id].to_string(), n))
+        .collect();
+    let mut order: Vec<u32> = (0..names.len() as u32)
+        .filter(|&id| df[id as usize] > 0)
+        .collect();
     order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
     let max_score = scored
         .iter()
@@ -301,29 +582,36 @@ pub fn score(pages: &[SearchPage], docs: &[SearchDoc], max_postings: usize) -> S
         .fold(0.0f32, f32::max)
         .max(1e-6);
     let scale = 255.0 / (1.0 + max_score).ln();
+    let mut names = names;
     let terms = order
         .iter()
         .map(|&id| {
-            let ps = std::mem::take(&mut scored[id as usize])
-                .into_iter()
-                .map(|(sec, s)| {
-                    let (page, section) = section_of[sec as usize];
-                    Posting {
-                        page,
-                        section,
-                        score: quantise(s, scale),
-                    }
-                })
-                .collect();
-            (std::mem::take(&mut names[id as usize]), ps)
+            let list = std::mem::take(&mut scored[id as usize]);
+            let mut bytes = Vec::with_capacity(list.len() * 4);
+            let mut last_page = 0;
+            for &(sec, s) in &list {
+                let (page, section) = section_of[sec as usize];
+                varint(&mut bytes, page - last_page);
+                last_page = page;
+                varint(&mut bytes, section as u32);
+                bytes.push(quantise(s, scale));
+            }
+            ScoredTerm {
+                term: std::mem::take(&mut names[id as usize]).into_string(),
+                count: list.len() as u32,
+                postings: bytes,
+            }
         })
         .collect();
-    Scored {
-        sections,
-        terms,
-        max_score,
-        words,
-    }
+    t.phase("quantise");
+    (
+        Scored {
+            terms,
+            max_score,
+            words,
+        },
+        extra,
+    )
 }
 
 fn quantise(score: f32, scale: f32) -> u8 {
@@ -335,12 +623,32 @@ mod tests {
     use super::*;
     use crate::search::tests::{doc, page};
 
-    fn postings<'a>(s: &'a Scored, term: &str) -> &'a [Posting] {
-        &s.terms
+    #[derive(Debug)]
+    struct Posting {
+        page: u32,
+        section: u32,
+        score: u8,
+    }
+
+    fn postings(s: &Scored, term: &str) -> Vec<Posting> {
+        let t = s
+            .terms
             .iter()
-            .find(|t| t.0 == term)
-            .unwrap_or_else(|| panic!("no term {term}"))
-            .1
+            .find(|t| t.term == term)
+            .unwrap_or_else(|| panic!("no term {term}"));
+        let (mut i, mut page, mut out) = (0, 0, Vec::new());
+        while i < t.postings.len() {
+            page += read_varint(&t.postings, &mut i);
+            let section = read_varint(&t.postings, &mut i);
+            out.push(Posting {
+                page,
+                section,
+                score: t.postings[i],
+            });
+            i += 1;
+        }
+        assert_eq!(out.len(), t.count as usize);
+        out
     }
 
     #[test]
@@ -350,10 +658,27 @@ mod tests {
             doc(0, "", "A", "intro text"),
             doc(0, "step-1", "Drain the node", ""),
         ];
-        let secs = sections(&pages, &docs);
-        assert_eq!(secs[0].len(), 2);
-        assert_eq!(secs[0][0].text, "intro text");
-        assert_eq!(secs[0][1].anchor, "step-1");
+        let secs = page_sections(&pages[0], docs.iter());
+        assert_eq!(secs.len(), 2);
+        assert_eq!(secs[0].text, "intro text");
+        assert_eq!(secs[1].anchor, "step-1");
+    }
+
+    #[test]
+    fn docs_out_of_page_order_are_grouped_by_page() {
+        let pages = [page("A", ""), page("B", "")];
+        let docs = [
+            doc(1, "b1", "B one", "bravo"),
+            doc(0, "a1", "A one", "alpha"),
+            doc(1, "b2", "B two", "bravo"),
+        ];
+        let s = score(&pages, &docs, 100);
+        let p: Vec<_> = postings(&s, "bravo")
+            .iter()
+            .map(|p| (p.page, p.section))
+            .collect();
+        assert_eq!(p, [(1, 1), (1, 2)]);
+        assert_eq!(postings(&s, "alpha")[0].section, 1);
     }
 
     #[test]

@@ -25,7 +25,6 @@
 //! 5. Parts and wholes over [`MAX_TERM_CHARS`] characters are dropped.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rust_stemmers::{Algorithm, Stemmer};
@@ -80,8 +79,9 @@ fn fold_unicode(text: &str) -> String {
 pub enum Term<'a> {
     /// A compound of several parts, lower-cased, not stemmed.
     Whole(&'a str),
-    /// One part: lower-cased surface and its stem.
-    Part { surface: &'a str, stem: &'a str },
+    /// One part, lower-cased, not stemmed (the caller stems it: the build
+    /// caches stems per word, queries do not need to).
+    Part(&'a str),
     /// The end of a group.
     End,
 }
@@ -94,11 +94,11 @@ pub fn tokenize(text: &str, stemmer: &Stemmer) -> Vec<Group> {
         parts: vec![],
         surface: vec![],
     };
-    scan(text, stemmer, &mut |t| match t {
+    scan(text, &mut |t| match t {
         Term::Whole(w) => g.whole = Some(w.to_owned()),
-        Term::Part { surface, stem } => {
+        Term::Part(surface) => {
             g.surface.push(surface.to_owned());
-            g.parts.push(stem.to_owned());
+            g.parts.push(stemmer.stem(surface).into_owned());
         }
         Term::End => groups.push(std::mem::replace(
             &mut g,
@@ -114,8 +114,8 @@ pub fn tokenize(text: &str, stemmer: &Stemmer) -> Vec<Group> {
 
 /// The allocation-free core of [`tokenize`]: reports each group's whole form
 /// (if any), then its parts, then [`Term::End`]. The build calls this on every
-/// word of the site, so it reuses buffers and caches stems.
-pub fn scan(text: &str, stemmer: &Stemmer, sink: &mut dyn FnMut(Term)) {
+/// word of the site, so it reuses buffers and leaves stemming to the caller.
+pub fn scan(text: &str, sink: &mut impl FnMut(Term)) {
     let folded = fold(text);
     let mut buf = Buffers::default();
     let mut start = 0usize; // byte offset of the current compound
@@ -125,7 +125,7 @@ pub fn scan(text: &str, stemmer: &Stemmer, sink: &mut dyn FnMut(Term)) {
     for (offset, seg) in folded.split_word_bound_indices() {
         if is_wordlike(seg) {
             if words > 0 && !pending_joiner {
-                emit_group(&folded[start..end], words, &mut buf, stemmer, sink);
+                emit_group(&folded[start..end], words, &mut buf, sink);
                 words = 0;
             }
             if words == 0 {
@@ -137,13 +137,13 @@ pub fn scan(text: &str, stemmer: &Stemmer, sink: &mut dyn FnMut(Term)) {
         } else if words > 0 && !pending_joiner && offset == end && JOINERS.contains(&seg) {
             pending_joiner = true;
         } else if words > 0 {
-            emit_group(&folded[start..end], words, &mut buf, stemmer, sink);
+            emit_group(&folded[start..end], words, &mut buf, sink);
             words = 0;
             pending_joiner = false;
         }
     }
     if words > 0 {
-        emit_group(&folded[start..end], words, &mut buf, stemmer, sink);
+        emit_group(&folded[start..end], words, &mut buf, sink);
     }
 }
 
@@ -158,13 +158,7 @@ fn is_wordlike(seg: &str) -> bool {
         || (!seg.is_ascii() && seg.chars().any(char::is_alphanumeric))
 }
 
-fn emit_group(
-    whole: &str,
-    words: usize,
-    buf: &mut Buffers,
-    stemmer: &Stemmer,
-    sink: &mut dyn FnMut(Term),
-) {
+fn emit_group(whole: &str, words: usize, buf: &mut Buffers, sink: &mut impl FnMut(Term)) {
     buf.pieces.clear();
     split_word(whole, &mut buf.pieces);
     let kept = buf
@@ -182,12 +176,7 @@ fn emit_group(
             continue;
         }
         lowercase_into(piece, &mut buf.lower);
-        with_stem(stemmer, &buf.lower, |stem| {
-            sink(Term::Part {
-                surface: &buf.lower,
-                stem,
-            })
-        });
+        sink(Term::Part(&buf.lower));
     }
     sink(Term::End);
 }
@@ -248,24 +237,6 @@ fn push_piece(word: &str, mut a: usize, mut b: usize, out: &mut Vec<(usize, usiz
     if word[a..b].chars().any(char::is_alphanumeric) {
         out.push((a, b));
     }
-}
-
-/// Stemming is the slowest step and words repeat, so each thread keeps the
-/// stems it has computed (bounded, so memory stays flat on any site).
-fn with_stem(stemmer: &Stemmer, word: &str, f: impl FnOnce(&str)) {
-    thread_local! {
-        static CACHE: RefCell<FxMap<String, String>> = RefCell::new(FxMap::default());
-    }
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.get(word).is_none() {
-            if c.len() > 100_000 {
-                c.clear();
-            }
-            c.insert(word.to_owned(), stemmer.stem(word).into_owned());
-        }
-        f(&c[word])
-    })
 }
 
 /// A fast, non-cryptographic hasher (the Fx hash of rustc) for the build's

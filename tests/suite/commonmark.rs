@@ -321,7 +321,11 @@ fn drop_additions(tokens: Vec<Token>) -> Vec<Token> {
                 }
                 match name.as_str() {
                     "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => attrs.retain(|(k, _)| k != "id"),
-                    "pre" => strip_class(&mut attrs, "code"),
+                    "pre" => {
+                        // Code blocks are focusable so keyboards can scroll wide ones.
+                        strip_class(&mut attrs, "code");
+                        attrs.retain(|(k, v)| !(k == "tabindex" && v == "0"));
+                    }
                     "ul" | "ol" => strip_class(&mut attrs, "contains-task-list"),
                     "li" if classes
                         .iter()

@@ -14,7 +14,9 @@ pub enum Severity {
     Error,
     Warning,
     /// Worth knowing, never fails a build or `check --strict` (e.g. a review falling due,
-    /// which must not turn CI red just because the calendar moved).
+    /// which must not turn CI red just because the calendar moved). Reported as `note`, as
+    /// SARIF calls it; `notice` is accepted in the config.
+    #[serde(rename = "note", alias = "notice")]
     Notice,
 }
 

@@ -55,6 +55,8 @@ pub struct PageFacts {
     pub verify: usize,
     pub outcomes: usize,
     pub review: Option<ReviewView>,
+    /// `last_drill` from the front matter (written by `scalebook run --drill --record`).
+    pub last_drill: Option<crate::dates::Date>,
 }
 
 /// What survives of a rendered document after it is written.
@@ -298,6 +300,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
             verify: m.verify,
             outcomes: p.doc.fm.outcomes.len(),
             review: r.clone(),
+            last_drill: p.doc.fm.last_drill,
         })
         .collect();
     Ok(Report {

@@ -69,6 +69,10 @@ pub const RULES: &[(&str, &str)] = &[
         "A page has neither a `title` nor a `# heading`.",
     ),
     (
+        "never-drilled",
+        "A playbook with runnable or verify blocks has no `last_drill` (scalebook run --drill --record).",
+    ),
+    (
         "review-overdue",
         "A playbook's review is overdue or it was never reviewed.",
     ),
@@ -91,6 +95,30 @@ pub fn rule_description(rule: &str) -> &'static str {
         .find(|(id, _)| *id == rule)
         .map(|(_, d)| *d)
         .unwrap_or("A scalebook content check.")
+}
+
+/// `never-drilled` (notice): a playbook whose commands have never been exercised by
+/// `scalebook run --drill --record`. A notice, not a warning: most teams drill a few playbooks
+/// at a time, and `check --strict` must not fail until all are.
+pub fn never_drilled(pages: &[crate::site::PageFacts]) -> Vec<Diagnostic> {
+    pages
+        .iter()
+        .filter(|p| p.kind == crate::content::front_matter::Kind::Playbook)
+        .filter(|p| p.runnable + p.verify > 0 && p.last_drill.is_none())
+        .map(|p| {
+            let mut d = Diagnostic::warning(
+                "never-drilled",
+                &p.src,
+                format!(
+                    "playbook has {} runnable or verify block(s) and has never been drilled",
+                    p.runnable + p.verify
+                ),
+            )
+            .with_hint("run `scalebook run <playbook> --drill --record` on a game day");
+            d.severity = Severity::Notice;
+            d
+        })
+        .collect()
 }
 
 /// A link to another site, where it was written.

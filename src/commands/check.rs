@@ -52,6 +52,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
 fn collect(opts: &BuildOptions, a: &CheckArgs) -> Result<(Vec<Diagnostic>, usize)> {
     let report = crate::site::build(opts, &Discard)?;
     let mut diags = report.diagnostics;
+    diags.extend(check::never_drilled(&report.page_facts));
     let scan = check::scan(opts, a.external);
     diags.extend(scan.diagnostics);
     if a.external && !scan.external_links.is_empty() {

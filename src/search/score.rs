@@ -99,13 +99,17 @@ pub struct Scored {
     pub words: Vec<(String, u32)>,
 }
 
-/// One term and its postings, already in the shard encoding (see
-/// `docs/search.md`): `count` times (varint page delta, varint section, u8 score),
-/// sorted by (page, section).
+/// One term and its postings, sorted by (page, section), already in the shard
+/// encoding (see `docs/search.md`): three columns of `count` entries each.
 pub struct ScoredTerm {
     pub term: String,
     pub count: u32,
-    pub postings: Vec<u8>,
+    /// Varint page deltas (the first from page 0).
+    pub pages: Vec<u8>,
+    /// Varint section numbers.
+    pub sections: Vec<u8>,
+    /// One score byte each.
+    pub scores: Vec<u8>,
 }
 
 /// Page `page`'s sections: the page top first (title as heading; the core's own
@@ -587,19 +591,23 @@ pub fn score_with<T: Send>(
         .iter()
         .map(|&id| {
             let list = std::mem::take(&mut scored[id as usize]);
-            let mut bytes = Vec::with_capacity(list.len() * 4);
+            let mut pages = Vec::with_capacity(list.len() * 2);
+            let mut sections = Vec::with_capacity(list.len());
+            let mut scores = Vec::with_capacity(list.len());
             let mut last_page = 0;
             for &(sec, s) in &list {
                 let (page, section) = section_of[sec as usize];
-                varint(&mut bytes, page - last_page);
+                varint(&mut pages, page - last_page);
                 last_page = page;
-                varint(&mut bytes, section as u32);
-                bytes.push(quantise(s, scale));
+                varint(&mut sections, section as u32);
+                scores.push(quantise(s, scale));
             }
             ScoredTerm {
                 term: std::mem::take(&mut names[id as usize]).into_string(),
                 count: list.len() as u32,
-                postings: bytes,
+                pages,
+                sections,
+                scores,
             }
         })
         .collect();
@@ -636,17 +644,17 @@ mod tests {
             .iter()
             .find(|t| t.term == term)
             .unwrap_or_else(|| panic!("no term {term}"));
-        let (mut i, mut page, mut out) = (0, 0, Vec::new());
-        while i < t.postings.len() {
-            page += read_varint(&t.postings, &mut i);
-            let section = read_varint(&t.postings, &mut i);
+        let (mut i, mut j, mut page, mut out) = (0, 0, 0, Vec::new());
+        for &score in &t.scores {
+            page += read_varint(&t.pages, &mut i);
+            let section = read_varint(&t.sections, &mut j);
             out.push(Posting {
                 page,
                 section,
-                score: t.postings[i],
+                score,
             });
-            i += 1;
         }
+        assert_eq!((i, j), (t.pages.len(), t.sections.len()));
         assert_eq!(out.len(), t.count as usize);
         out
     }

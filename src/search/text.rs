@@ -22,7 +22,12 @@
 //!    has more than one part, the whole compound, lower-cased and not stemmed,
 //!    is a term too, so `kube-proxy` and `oomkilled` are found whole and by
 //!    their pieces; `p95` and `5xx` are single words and stay whole.
-//! 5. Parts and wholes over [`MAX_TERM_CHARS`] characters are dropped.
+//! 5. Parts and wholes over [`MAX_TERM_CHARS`] characters are dropped, and so
+//!    are parts with a run of more than [`MAX_PART_DIGITS`] digits and wholes
+//!    with a run of more than [`MAX_WHOLE_DIGITS`] (measurements, timestamps,
+//!    ids and table cells run together: a fifth of the postings of a site with
+//!    code and tables, and nobody searches for them). `INC-84712` is still
+//!    found whole; `5432`, `2024` and `p95` are kept.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -34,6 +39,30 @@ use unicode_segmentation::UnicodeSegmentation;
 
 /// Terms longer than this (hashes, base64 blobs, long URLs) are not indexed.
 pub const MAX_TERM_CHARS: usize = 40;
+
+/// A part with a longer run of ASCII digits (`48213`, `req20240115`) is not
+/// indexed: numbers up to four digits (ports, years, status codes) are.
+pub const MAX_PART_DIGITS: usize = 4;
+
+/// A whole compound with a longer run of ASCII digits is not indexed either, so
+/// ticket ids (`JIRA-123456`) stay findable and timestamps do not.
+pub const MAX_WHOLE_DIGITS: usize = 7;
+
+/// Whether a part or whole (`max_digits` says which) is indexed at all.
+fn indexable(term: &str, max_digits: usize) -> bool {
+    let mut run = 0;
+    for b in term.bytes() {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run > max_digits {
+                return false;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    term.chars().count() <= MAX_TERM_CHARS
+}
 
 /// Characters that glue two words into one compound when they stand alone
 /// between them.
@@ -164,15 +193,15 @@ fn emit_group(whole: &str, words: usize, buf: &mut Buffers, sink: &mut impl FnMu
     let kept = buf
         .pieces
         .iter()
-        .filter(|&&(a, b)| whole[a..b].chars().count() <= MAX_TERM_CHARS)
+        .filter(|&&(a, b)| indexable(&whole[a..b], MAX_PART_DIGITS))
         .count();
-    if (words > 1 || kept > 1) && whole.chars().count() <= MAX_TERM_CHARS {
+    if (words > 1 || kept > 1) && indexable(whole, MAX_WHOLE_DIGITS) {
         lowercase_into(whole, &mut buf.lower);
         sink(Term::Whole(&buf.lower));
     }
     for &(a, b) in &buf.pieces {
         let piece = &whole[a..b];
-        if piece.chars().count() > MAX_TERM_CHARS {
+        if !indexable(piece, MAX_PART_DIGITS) {
             continue;
         }
         lowercase_into(piece, &mut buf.lower);
@@ -354,6 +383,16 @@ mod tests {
     fn overlong_tokens_are_dropped() {
         let long = "a".repeat(MAX_TERM_CHARS + 1);
         assert!(terms(&long).is_empty());
+    }
+
+    #[test]
+    fn long_digit_runs_are_dropped() {
+        assert_eq!(terms("port 5432 in 2024"), ["port", "5432", "in", "2024"]);
+        assert!(terms("48213 1700000000").is_empty());
+        assert_eq!(terms("INC-84712"), ["inc-84712", "inc"]);
+        assert_eq!(terms("req-20240115093000"), ["req"]);
+        assert_eq!(terms("baseline30133696838"), Vec::<String>::new());
+        assert_eq!(terms("fooBar12345"), ["foo"]);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl ServeOptions {
             build,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 1111,
-            poll: Duration::from_millis(200),
+            poll: Duration::from_millis(100),
             log: Arc::new(|_| {}),
         }
     }

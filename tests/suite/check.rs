@@ -23,6 +23,7 @@ const EXPECTED: &[(&str, &str, &str, usize, usize)] = &[
     ("warning", "empty-checklist", "playbooks/ops/no-steps.md", 0, 0),
     ("warning", "review-overdue", "playbooks/ops/overdue.md", 0, 0),
     ("error", "undeclared-param", "playbooks/ops/params.md", 6, 13),
+    ("note", "never-drilled", "playbooks/ops/run.md", 0, 0),
     ("warning", "run-without-confirm", "playbooks/ops/run.md", 8, 3),
     // The core also reports the owner that the broken front matter lost.
     ("error", "missing-owner", "playbooks/ops/syntax.md", 0, 0),
@@ -47,7 +48,12 @@ fn check(root: &std::path::Path, args: &[&str]) -> (i32, String, String) {
 
 fn counts() -> (usize, usize) {
     let errors = EXPECTED.iter().filter(|e| e.0 == "error").count();
-    (errors, EXPECTED.len() - errors)
+    let warnings = EXPECTED.iter().filter(|e| e.0 == "warning").count();
+    (errors, warnings)
+}
+
+fn notes() -> usize {
+    EXPECTED.iter().filter(|e| e.0 == "note").count()
 }
 
 #[test]
@@ -80,6 +86,7 @@ fn json_report_lists_every_problem_with_rule_file_line_and_column() {
     let (errors, warnings) = counts();
     assert_eq!(v["summary"]["errors"], errors);
     assert_eq!(v["summary"]["warnings"], warnings);
+    assert_eq!(v["summary"]["notes"], notes());
     assert_eq!(v["summary"]["pages"], 14);
     let unknown = &v["diagnostics"][2];
     assert_eq!(
@@ -106,7 +113,13 @@ fn human_report_prints_each_problem_and_a_summary() {
     let (errors, warnings) = counts();
     assert_eq!(
         out.lines().last(),
-        Some(format!("checked 14 pages: {errors} errors, {warnings} warnings").as_str())
+        Some(
+            format!(
+                "checked 14 pages: {errors} errors, {warnings} warnings, {} note",
+                notes()
+            )
+            .as_str()
+        )
     );
 }
 
@@ -122,7 +135,8 @@ fn github_report_is_one_annotation_per_problem() {
         } else {
             format!("file={path},line={line},col={col},title={rule}::")
         };
-        assert!(got.starts_with(&format!("::{sev} {props}")), "{got}");
+        let level = if *sev == "note" { "notice" } else { sev };
+        assert!(got.starts_with(&format!("::{level} {props}")), "{got}");
     }
     assert!(
         out.contains("::error file=playbooks/ops/front-matter.md,line=4,col=1,title=front-matter-unknown-key::unknown front matter key `titel`%0Ahint: did you mean `title`?"),
@@ -430,4 +444,18 @@ fn external_links_are_checked_politely_and_failures_reported_where_written() {
         (1..=2).contains(&overlap),
         "at most two requests at a time to one host, saw {overlap}"
     );
+}
+
+#[test]
+fn playbooks_never_drilled_are_noted_until_a_drill_is_recorded() {
+    let page = |drill: &str| {
+        format!("+++\ntitle = \"P\"\n{drill}+++\n\n- [ ] Check\n\n  ```sh verify\n  true\n  ```\n")
+    };
+    let never = site(&[("playbooks/ops/p.md", &page(""))]);
+    let (code, out, _) = check(never.path(), &["--strict"]);
+    assert_eq!(code, 0, "a notice never fails --strict: {out}");
+    assert!(out.contains("playbooks/ops/p.md: note[never-drilled]: playbook has 1 runnable or verify block(s) and has never been drilled"), "{out}");
+    let drilled = site(&[("playbooks/ops/p.md", &page("last_drill = 2026-11-01\n"))]);
+    let (_, out, _) = check(drilled.path(), &[]);
+    assert!(!out.contains("never-drilled"), "{out}");
 }

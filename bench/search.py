@@ -206,6 +206,11 @@ def our_index_bytes(out, pages):
         files = [f for f in idx.iterdir() if re.fullmatch(prefix + r"\d+\.js", f.name)]
         rows.append((label, sum(payload_len(f) for f in files) / pages,
                      sum(f.stat().st_size for f in files) / pages, len(files)))
+    # Everything else the index holds besides fragments: no per-page table (titles and URLs
+    # live in the fragments), just the manifest (shard bounds, facet values), facets, vocabulary.
+    files = list((out / "search").glob("manifest-*.js")) + [idx / "facets.js", idx / "vocab.js"]
+    rows.append(("manifest+facets+vocab", sum(payload_len(f) for f in files) / pages,
+                 sum(f.stat().st_size for f in files) / pages, len(files)))
     return rows
 
 

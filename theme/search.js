@@ -15,8 +15,11 @@
 (function () {
   "use strict";
 
-  var FORMAT_VERSION = 1;
+  var FORMAT_VERSION = 2;
   var MAX_TERM_CHARS = 40;
+  /* Parts with a run of more than 4 digits, wholes with more than 7, are not
+   * indexed (src/search/text.rs `indexable`). */
+  var MAX_PART_DIGITS = /[0-9]{5}/, MAX_WHOLE_DIGITS = /[0-9]{8}/;
 
   /* ------------------------------------------------------------------ */
   /* Snowball English (Porter2) stemmer, as in rust-stemmers 1.2.        */
@@ -244,8 +247,9 @@
     function emit() {
       var whole = folded.slice(start, end);
       var surface = splitWord(whole).map(function (p) { return p.toLowerCase(); })
-        .filter(function (p) { return charCount(p) <= MAX_TERM_CHARS; });
-      var w = (words > 1 || surface.length > 1) && charCount(whole) <= MAX_TERM_CHARS ? whole.toLowerCase() : null;
+        .filter(function (p) { return charCount(p) <= MAX_TERM_CHARS && !MAX_PART_DIGITS.test(p); });
+      var w = (words > 1 || surface.length > 1) && charCount(whole) <= MAX_TERM_CHARS &&
+        !MAX_WHOLE_DIGITS.test(whole) ? whole.toLowerCase() : null;
       groups.push({ whole: w, parts: surface.map(stem), surface: surface });
       words = 0;
     }
@@ -321,9 +325,12 @@
 
   var utf8 = new TextDecoder();
 
-  /* A shard: sorted terms, each with where its postings start. */
+  /* A shard: sorted terms with their posting counts, then the postings of all
+   * terms as three columns: page deltas (varints, from 0 for each term),
+   * sections (varints), scores (bytes). Decoded whole: `pages`, `secs` and
+   * `scores` hold every posting, term t's from `offs[t]`. */
   function decodeShard(b) {
-    var pos = { i: 0 }, n = readVarint(b, pos), terms = [], offs = [], counts = [], prev = new Uint8Array(0);
+    var pos = { i: 0 }, n = readVarint(b, pos), terms = [], offs = [], counts = [], prev = new Uint8Array(0), total = 0;
     for (var t = 0; t < n; t++) {
       var shared = readVarint(b, pos), len = readVarint(b, pos);
       var bytes = new Uint8Array(shared + len);
@@ -334,18 +341,22 @@
       terms.push(utf8.decode(bytes));
       var count = readVarint(b, pos);
       counts.push(count);
-      offs.push(pos.i);
-      for (var k = 0; k < count; k++) { readVarint(b, pos); readVarint(b, pos); pos.i++; }
+      offs.push(total);
+      total += count;
     }
-    return { terms: terms, offs: offs, counts: counts, bytes: b };
+    var pages = new Uint32Array(total), secs = new Uint32Array(total), k = 0;
+    for (t = 0; t < n; t++) {
+      for (var page = 0, j = 0; j < counts[t]; j++) pages[k++] = page += readVarint(b, pos);
+    }
+    for (k = 0; k < total; k++) secs[k] = readVarint(b, pos);
+    var scores = b.subarray(pos.i, pos.i + total);
+    return { terms: terms, offs: offs, counts: counts, pages: pages, secs: secs, scores: scores };
   }
 
   function postingsAt(shard, t) {
-    var pos = { i: shard.offs[t] }, out = [], page = 0, b = shard.bytes;
-    for (var k = 0; k < shard.counts[t]; k++) {
-      page += readVarint(b, pos);
-      var sec = readVarint(b, pos);
-      out.push([page, sec, b[pos.i++]]);
+    var out = [];
+    for (var k = shard.offs[t], end = k + shard.counts[t]; k < end; k++) {
+      out.push([shard.pages[k], shard.secs[k], shard.scores[k]]);
     }
     return out;
   }
@@ -383,7 +394,7 @@
     return this.cache[key].catch(function (e) { delete self.cache[key]; throw e; });
   };
   Engine.prototype.shardOf = function (term) {
-    var s = this.m.shards, lo = 0, hi = s.length - 1; // last shard whose first term <= term
+    var s = this.m.shards, lo = 0, hi = s.length - 1; // last shard whose bound <= term
     while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (cmp(s[mid], term) <= 0) lo = mid; else hi = mid - 1; }
     return lo;
   };

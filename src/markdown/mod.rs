@@ -348,6 +348,12 @@ impl<'a, 'd> Walker<'a, 'd> {
                 }
                 Event::End(TagEnd::Item) => {
                     self.item_stack.pop();
+                    self.section.text.push(' ');
+                    self.html_events.push(ev.clone());
+                }
+                // Cells and rows end words too: search must see "stage lag", not "stagelag".
+                Event::End(TagEnd::TableCell | TagEnd::TableRow | TagEnd::TableHead) => {
+                    self.section.text.push(' ');
                     self.html_events.push(ev.clone());
                 }
                 Event::TaskListMarker(checked) => match self.item_stack.last().copied().flatten() {
@@ -944,6 +950,27 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("SBPARAM"));
+    }
+
+    #[test]
+    fn search_text_keeps_words_of_cells_and_items_apart() {
+        let hl = Highlighter::new(None);
+        let doc = Doc::snippet(
+            "p.md",
+            "p/",
+            "## A\n\n| stage | lag |\n|---|---|\n| base | 30 |\n\n- alpha\n- bravo\n",
+        );
+        let r = render(
+            &doc,
+            &Context {
+                lib: None,
+                hl: &hl,
+                root: "./",
+                steps: false,
+            },
+        );
+        let text = &r.sections.iter().find(|s| s.anchor == "a").unwrap().text;
+        assert_eq!(text, "stage lag base 30 alpha bravo");
     }
 
     #[test]

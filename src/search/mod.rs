@@ -252,8 +252,8 @@ fn encode_term(out: &mut Vec<u8>, prev: &str, t: &ScoredTerm) {
 }
 
 /// Cuts the sorted terms into shards of about `target` compressed bytes.
-/// Returns each shard's first term ("" for the first shard, so every query term
-/// has a shard) and each shard's uncompressed payload.
+/// Returns each shard's lower bound (a [`separator`]; "" for the first shard,
+/// so every query term has a shard) and each shard's uncompressed payload.
 ///
 /// Compression ratios vary a lot along the term list (numbers compress worse
 /// than words), so the cut takes two passes: the first cuts by raw size and
@@ -286,11 +286,30 @@ fn shards(terms: &[ScoredTerm], target: usize) -> (Vec<String>, Vec<Vec<u8>>) {
             if i == 0 {
                 String::new()
             } else {
-                terms[a].term.clone()
+                separator(&terms[a - 1].term, &terms[a].term).to_owned()
             }
         })
         .collect();
     (firsts, payloads)
+}
+
+/// The shortest prefix of `first` that sorts after `last` (`last < first`).
+/// The manifest lists these rather than whole first terms: every indexed term
+/// still falls in the right shard, a prefix of a term still runs on into the
+/// next shard exactly when that shard's separator starts with it, and the
+/// manifest, which lists every shard, is a third smaller.
+fn separator<'a>(last: &str, first: &'a str) -> &'a str {
+    debug_assert!(last < first);
+    let shared = last
+        .bytes()
+        .zip(first.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // One byte past the shared prefix, extended to the end of its character.
+    let end = (shared + 1..=first.len())
+        .find(|&i| first.is_char_boundary(i))
+        .unwrap_or(first.len());
+    &first[..end]
 }
 
 /// Greedy cut into ranges whose summed `cost` stays under `target` (a range
@@ -735,18 +754,21 @@ pub(crate) mod tests {
             "shard first terms ascend"
         );
         let dir = m["dir"].as_str().unwrap();
-        for (i, first) in firsts.iter().enumerate().skip(1) {
-            // The first term of every shard, and the last term of the one before.
-            let got = lookup(&index, first)
-                .unwrap_or_else(|| panic!("boundary term `{first}` not found"));
-            assert!(!got.is_empty());
-            let prev = index
+        let shard = |i: usize| {
+            let f = index
                 .files
                 .iter()
-                .find(|f| f.path == format!("{dir}s{}.js", i - 1))
+                .find(|f| f.path == format!("{dir}s{i}.js"))
                 .unwrap();
-            let last = decode_shard(&unwrap_file(&prev.bytes).1).pop().unwrap();
-            assert!(last.0 < *first);
+            decode_shard(&unwrap_file(&f.bytes).1)
+        };
+        for (i, bound) in firsts.iter().enumerate().skip(1) {
+            // The first term of every shard, and the last term of the one before.
+            let first = shard(i).remove(0);
+            assert!(first.0.starts_with(bound.as_str()), "{bound} / {}", first.0);
+            assert_eq!(lookup(&index, &first.0).unwrap(), first.1);
+            let last = shard(i - 1).pop().unwrap();
+            assert!(last.0 < *bound);
             assert_eq!(lookup(&index, &last.0).unwrap(), last.1);
         }
         // A unique word resolves to its one page, section 0 (the intro).
@@ -812,6 +834,15 @@ pub(crate) mod tests {
             .find(|f| f.path == format!("{dir}s0.js"))
             .unwrap();
         assert!(decode_shard(&unwrap_file(&s0.bytes).1).is_empty());
+    }
+
+    #[test]
+    fn separators_are_the_shortest_prefix_after_the_last_term() {
+        assert_eq!(separator("checkin", "checkout"), "checko");
+        assert_eq!(separator("check", "checkout"), "checko");
+        assert_eq!(separator("abc", "b"), "b");
+        assert_eq!(separator("caf", "café"), "café");
+        assert_eq!(separator("cafa", "café"), "café");
     }
 
     #[test]

@@ -204,32 +204,11 @@ pub fn load(path: &Path) -> Result<Run> {
 /// Write the run next to `path` in a temporary file, flush it to disk, then rename it over
 /// `path`, so a reader sees either the old run or the new one, never half of one.
 pub fn save_atomic(run: &Run, path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(to_json(run).as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        anyhow::Error::new(e).context(format!("{}: cannot save run file", path.display()))
-    })
+    write_atomic(path, &to_json(run))
 }
 
-/// Writes `text` to `path` the way [`save_atomic`] writes a run (temporary file, flush,
-/// rename): for the Markdown timeline and other files the terminal runner keeps current.
+/// Writes `text` to `path` through a temporary file beside it, flushed, then renamed: for the
+/// run file, the Markdown timeline and other files the terminal runner keeps current.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

@@ -94,27 +94,9 @@ fn build_on_disk(page: &[u8]) -> Result<(), TestCaseError> {
 
 /// Front matter that looks like TOML or YAML, with values aimed at paths and parsers.
 fn front_matter() -> impl Strategy<Value = String> {
-    let key = prop::sample::select(vec![
-        "title",
-        "description",
-        "kind",
-        "slug",
-        "tags",
-        "owner",
-        "severity",
-        "date",
-        "updated",
-        "last_reviewed",
-        "review_every",
-        "last_drill",
-        "draft",
-        "weight",
-        "aliases",
-        "params",
-        "outcomes",
-        "extra",
-        "nonsense",
-    ]);
+    let mut keys = scalebook::content::front_matter::KEYS.to_vec();
+    keys.push("nonsense");
+    let key = prop::sample::select(keys);
     let value = prop_oneof![
         prop::sample::select(vec![
             "\"../../../escape\"",

@@ -145,7 +145,15 @@ impl BuildOptions {
 
     /// Loads the config under `root` with defaults for everything else.
     pub fn for_root(root: &Path) -> Result<BuildOptions> {
-        let config = Config::load(root)?;
+        let mut config = Config::load(root)?;
+        // A folder of markdown without `playbooks/` (an existing runbook repository) is its
+        // own content folder.
+        if config.content_dir == Config::default().content_dir
+            && !root.join(&config.content_dir).is_dir()
+            && has_markdown(root)
+        {
+            config.content_dir = ".".into();
+        }
         let out = root.join(&config.output_dir);
         Ok(BuildOptions {
             root: root.to_path_buf(),
@@ -156,6 +164,17 @@ impl BuildOptions {
             today: crate::dates::today(),
         })
     }
+}
+
+fn has_markdown(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(Result::ok).any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                !name.starts_with('.') && (name.ends_with(".md") || name.ends_with(".markdown"))
+            })
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         content_dir: &content_dir,
         drafts: opts.drafts,
         site_title: &cfg.title,
+        output_dir: &cfg.output_dir,
     });
     let (theme, mut tdiags) = templates::load(&opts.root);
     diags.append(&mut tdiags);

@@ -149,6 +149,7 @@ pub fn scan(opts: &BuildOptions, external: bool) -> Scan {
         content_dir: &content_dir,
         drafts: opts.drafts,
         site_title: &opts.config.title,
+        output_dir: &opts.config.output_dir,
     });
     // A page whose front matter does not parse has lost its title already; one error is
     // enough.

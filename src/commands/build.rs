@@ -55,7 +55,17 @@ fn check_out_dir(opts: &BuildOptions) -> Result<()> {
     let out = abs(&opts.out);
     let root = abs(&opts.root);
     let content = abs(&opts.content_dir());
-    if root.starts_with(&out) || content.starts_with(&out) || out.starts_with(&content) {
+    // When the site root is its own content folder, the output may live inside it under its
+    // configured name: discovery skips that folder.
+    let skipped_inside = content == root
+        && out.parent() == Some(root.as_path())
+        && out
+            .file_name()
+            .is_some_and(|n| n == opts.config.output_dir.as_str());
+    if root.starts_with(&out)
+        || content.starts_with(&out)
+        || (out.starts_with(&content) && !skipped_inside)
+    {
         bail!(
             "refusing to use {} as the output folder: it would replace the site or its content (choose a folder such as {})",
             opts.out.display(),

@@ -117,10 +117,25 @@ pub struct LoadOptions<'a> {
     pub content_dir: &'a Path,
     pub drafts: bool,
     pub site_title: &'a str,
+    /// The output folder's name under the root (`public`), never read as content.
+    pub output_dir: &'a str,
 }
+
+/// Folders at the top of a site that are never content, when the content folder is the site
+/// root itself (a repository of runbooks without a `playbooks/` folder).
+const NOT_CONTENT: &[&str] = &[
+    "public",
+    "templates",
+    "theme",
+    "static",
+    "target",
+    "node_modules",
+];
 
 /// Discovers and parses every file under the content folder.
 pub fn load(opts: &LoadOptions<'_>) -> (Library, Vec<Diagnostic>) {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let flat = canon(opts.root) == canon(opts.content_dir);
     let mut diags = Vec::new();
     let mut lib = Library::default();
     let rel_to_root = |p: &Path| p.strip_prefix(opts.root).unwrap_or(p).to_path_buf();
@@ -132,7 +147,15 @@ pub fn load(opts: &LoadOptions<'_>) -> (Library, Vec<Diagnostic>) {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| {
+            let name = e.file_name().to_string_lossy();
+            e.depth() == 0
+                || !(name.starts_with('.')
+                    || (flat
+                        && e.depth() == 1
+                        && e.file_type().is_dir()
+                        && (NOT_CONTENT.contains(&name.as_ref()) || name == opts.output_dir)))
+        });
     for entry in walker {
         let entry = match entry {
             Ok(e) => e,

@@ -67,6 +67,7 @@ pub fn load(root: &Path, arg: &str) -> Result<Playbook> {
         content_dir: &content_dir,
         drafts: true,
         site_title: &config.title,
+        output_dir: &config.output_dir,
     });
     let idx = find_page(&lib, &content_dir, arg)?;
     let doc = &lib.pages[idx].doc;

@@ -596,3 +596,30 @@ fn overdue_reviews_are_reported_at_the_configured_severity() {
         assert_eq!(d[0].severity, expected, "{setting}");
     }
 }
+
+#[test]
+fn a_repository_of_markdown_without_playbooks_folder_is_its_own_content() {
+    let dir = site(&[
+        ("disk-full.md", "# Disk full\n\n- [ ] Free space\n"),
+        (
+            "network/dns.md",
+            "# DNS outage\n\nSee [disk](../disk-full.md).\n",
+        ),
+        ("node_modules/pkg/README.md", "# not content\n"),
+    ]);
+    for _ in 0..2 {
+        // The second build must not read the first one's output as content.
+        let out = bin()
+            .args(["build", "--root"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains("built 2 pages in 2 sections"), "{err}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("public/network/dns/index.html")).unwrap();
+    assert!(main_of(&page).contains("href=\"../../disk-full/\""));
+    assert!(!dir.path().join("public/node_modules").exists());
+    assert!(!dir.path().join("public/public").exists());
+}

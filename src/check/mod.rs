@@ -86,6 +86,10 @@ pub const RULES: &[(&str, &str)] = &[
         "undeclared-param",
         "A `${PARAM}` is used but not declared in `params`.",
     ),
+    (
+        "unsafe-html",
+        "Raw HTML or a link that could run script; shown as text (or pointing nowhere) instead.",
+    ),
     ("unsafe-path", "A slug or alias would leave the site."),
 ];
 

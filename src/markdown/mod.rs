@@ -479,6 +479,20 @@ impl<'a, 'd> Walker<'a, 'd> {
                     self.out.anchors.insert(name.to_string());
                     self.html_events.push(ev.clone());
                 }
+                Event::Html(t) | Event::InlineHtml(t) if is_active_html(t) => {
+                    // Content is trusted but careless: raw HTML is the author's markup, but
+                    // anything that would run script is shown as text instead.
+                    self.out.diagnostics.push(
+                        Diagnostic::warning(
+                            "unsafe-html",
+                            &self.doc.src,
+                            "raw HTML that can run script is shown as text",
+                        )
+                        .at((self.pos_of)(range.start))
+                        .with_hint("put markup like this in a fenced code block, or in a template"),
+                    );
+                    self.html_events.push(Event::Text(t.clone()));
+                }
                 _ => self.html_events.push(ev.clone()),
             }
             i += 1;
@@ -615,6 +629,17 @@ impl<'a, 'd> Walker<'a, 'd> {
         offset: usize,
         image: bool,
     ) -> String {
+        if is_script_url(dest) {
+            self.out.diagnostics.push(
+                Diagnostic::warning(
+                    "unsafe-html",
+                    &self.doc.src,
+                    format!("link to `{dest}` would run script; it points nowhere instead"),
+                )
+                .at((self.pos_of)(offset)),
+            );
+            return "#".into();
+        }
         if matches!(link_type, LinkType::Email | LinkType::Autolink) {
             return dest.to_string();
         }
@@ -662,6 +687,45 @@ impl<'a, 'd> Walker<'a, 'd> {
             }
         }
     }
+}
+
+/// Raw HTML that would run script when the page loads or on interaction: script-capable
+/// elements, event-handler attributes, script URLs. A blocklist aimed at careless pastes
+/// (an alert body, a snippet of a dashboard), not at an author who writes HTML on purpose.
+fn is_active_html(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    const ELEMENTS: &[&str] = &[
+        "script", "iframe", "object", "embed", "base", "meta", "frame", "svg",
+    ];
+    let tag = |e: &&str| lower.contains(&format!("<{e}")) || lower.contains(&format!("</{e}"));
+    if ELEMENTS.iter().any(tag) || lower.contains("javascript:") || lower.contains("vbscript:") {
+        return true;
+    }
+    // An `on…=` attribute inside a tag.
+    let b = lower.as_bytes();
+    (0..b.len()).any(|i| {
+        i > 0
+            && b[i - 1].is_ascii_whitespace()
+            && lower[i..].starts_with("on")
+            && {
+                let rest = &lower[i + 2..];
+                let name_len = rest.bytes().take_while(|c| c.is_ascii_alphabetic()).count();
+                name_len > 0 && rest[name_len..].trim_start().starts_with('=')
+            }
+            && lower[..i].rfind('<') > lower[..i].rfind('>')
+    })
+}
+
+fn is_script_url(url: &str) -> bool {
+    let u: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    u.starts_with("javascript:")
+        || u.starts_with("vbscript:")
+        || (u.starts_with("data:")
+            && (!u.starts_with("data:image/") || u.starts_with("data:image/svg")))
 }
 
 fn collapse_ws(s: &str) -> String {
@@ -971,6 +1035,62 @@ mod tests {
         );
         let text = &r.sections.iter().find(|s| s.anchor == "a").unwrap().text;
         assert_eq!(text, "stage lag base 30 alpha bravo");
+    }
+
+    #[test]
+    fn html_that_runs_script_is_shown_as_text_and_reported() {
+        let hl = Highlighter::new(None);
+        let md = "Alert said <script>alert(1)</script> and <img src=x onerror=alert(1)>.\n\n<details><summary>ok</summary>fine</details>\n\n[click](javascript:alert(1)) ![pic](data:image/png;base64,AAAA)\n";
+        let doc = Doc::snippet("p.md", "p/", md);
+        let r = render(
+            &doc,
+            &Context {
+                lib: None,
+                hl: &hl,
+                root: "./",
+                steps: false,
+            },
+        );
+        assert!(
+            !r.html.contains("<script>") && r.html.contains("&lt;script&gt;alert(1)"),
+            "{}",
+            r.html
+        );
+        assert!(
+            !r.html.contains("<img src=x onerror") && r.html.contains("&lt;img src=x onerror"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("<details><summary>ok</summary>"),
+            "harmless HTML stays: {}",
+            r.html
+        );
+        assert!(r.html.contains("<a href=\"#\">click</a>"), "{}", r.html);
+        assert!(
+            r.html.contains("src=\"data:image/png;base64,AAAA\""),
+            "{}",
+            r.html
+        );
+        let rules: Vec<(&str, usize)> = r.diagnostics.iter().map(|d| (d.rule, d.line)).collect();
+        assert_eq!(
+            rules,
+            vec![
+                ("unsafe-html", 1),
+                ("unsafe-html", 1),
+                ("unsafe-html", 1),
+                ("unsafe-html", 5)
+            ]
+        );
+        assert!(!r.html.contains("</script>"), "{}", r.html);
+        assert!(
+            !is_active_html("<span class=\"monitor\">"),
+            "`on` inside a word is not a handler"
+        );
+        assert!(
+            !is_active_html("<p>turn on = yes</p>"),
+            "text outside a tag is not an attribute"
+        );
     }
 
     #[test]

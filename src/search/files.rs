@@ -22,6 +22,20 @@ pub fn varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
+/// Reads a LEB128 varint written by [`varint`] at `*i`, advancing `*i` past it.
+pub fn read_varint(b: &[u8], i: &mut usize) -> u32 {
+    let (mut v, mut shift) = (0u32, 0);
+    loop {
+        let byte = b[*i];
+        *i += 1;
+        v |= ((byte & 0x7f) as u32) << shift;
+        if byte < 0x80 {
+            return v;
+        }
+        shift += 7;
+    }
+}
+
 /// Raw deflate (no zlib or gzip header), best compression. Deterministic for a
 /// given flate2 backend.
 pub fn deflate(bytes: &[u8]) -> Vec<u8> {

@@ -515,6 +515,7 @@ fn vocabulary(words: &[(String, u32)], max: usize) -> Vec<u8> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use super::files::read_varint;
     use super::*;
     use std::io::Read;
 
@@ -577,19 +578,6 @@ pub(crate) mod tests {
             out.extend_from_slice(&n.to_be_bytes()[1..4 - pad]);
         }
         out
-    }
-
-    fn read_varint(b: &[u8], i: &mut usize) -> u32 {
-        let (mut v, mut shift) = (0u32, 0);
-        loop {
-            let byte = b[*i];
-            *i += 1;
-            v |= ((byte & 0x7f) as u32) << shift;
-            if byte < 0x80 {
-                return v;
-            }
-            shift += 7;
-        }
     }
 
     pub type DecodedTerm = (String, Vec<(u32, u32, u8)>);

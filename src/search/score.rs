@@ -25,7 +25,7 @@
 use rayon::prelude::*;
 use rust_stemmers::Stemmer;
 
-use super::files::varint;
+use super::files::{read_varint, varint};
 use super::text::{english_stemmer, scan, FxMap, Term};
 use super::timings::Timings;
 use super::{SearchDoc, SearchPage};
@@ -406,19 +406,6 @@ impl Merged {
             }
             extra.push(x);
         }
-    }
-}
-
-fn read_varint(b: &[u8], i: &mut usize) -> u32 {
-    let (mut v, mut shift) = (0u32, 0);
-    loop {
-        let byte = b[*i];
-        *i += 1;
-        v |= ((byte & 0x7f) as u32) << shift;
-        if byte < 0x80 {
-            return v;
-        }
-        shift += 7;
     }
 }
 

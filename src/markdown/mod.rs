@@ -697,7 +697,15 @@ fn is_active_html(html: &str) -> bool {
     const ELEMENTS: &[&str] = &[
         "script", "iframe", "object", "embed", "base", "meta", "frame", "svg",
     ];
-    let tag = |e: &&str| lower.contains(&format!("<{e}")) || lower.contains(&format!("</{e}"));
+    // Every raw HTML event passes here: look at each tag opening once, allocate nothing.
+    let tag = |e: &&str| {
+        lower.match_indices('<').any(|(i, _)| {
+            lower[i + 1..]
+                .strip_prefix('/')
+                .unwrap_or(&lower[i + 1..])
+                .starts_with(e)
+        })
+    };
     if ELEMENTS.iter().any(tag) || lower.contains("javascript:") || lower.contains("vbscript:") {
         return true;
     }

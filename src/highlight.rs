@@ -76,11 +76,6 @@ impl Highlighter {
         }
     }
 
-    /// Whether `lang` names a syntax we know (else the block is plain text).
-    pub fn knows(lang: &str) -> bool {
-        !lang.is_empty() && syntaxes().find_syntax_by_token(lang).is_some()
-    }
-
     /// HTML for the inside of `<code>`: escaped, with `hl-` class spans.
     pub fn highlight(&self, lang: &str, code: &str) -> Arc<str> {
         let key = cache_key(lang, code);

@@ -394,8 +394,7 @@ impl Cx<'_> {
         }
     }
 
-    fn render_to(&self, template: &str, out: &str, mut ctx: tera::Context) -> Result<()> {
-        ctx.insert("config_title", &self.opts.config.title);
+    fn render_to(&self, template: &str, out: &str, ctx: tera::Context) -> Result<()> {
         let html =
             self.theme.tera.render(template, &ctx).map_err(|e| {
                 anyhow::anyhow!("template {template}: {}", templates::error_chain(&e))

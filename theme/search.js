@@ -803,6 +803,7 @@
       }).catch(function (e) {
         if (my !== seq) return;
         list.textContent = "";
+        list.setAttribute("data-shows", q);
         var err = el("div", "sb-empty", "Search is unavailable: " + e.message);
         err.setAttribute("role", "option");
         err.setAttribute("aria-disabled", "true");
@@ -814,6 +815,9 @@
     function render(q, res, top, frags, sugg) {
       clearActive();
       list.textContent = "";
+      // Which query the list answers: the box may already hold a newer one (a followed suggestion
+      // sets it before its results arrive), and tests wait on this rather than on timing.
+      list.setAttribute("data-shows", q);
       var hl = queryTerms(res.groups, isTyping(q)), n = 0;
       top.forEach(function (r, i) {
         var f = frags[i], sec = r.sections[0][0], d = f.d[sec];

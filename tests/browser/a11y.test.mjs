@@ -59,11 +59,15 @@ for (const scheme of ['light', 'dark']) {
       try {
         const page = await context.newPage();
         await page.emulateMedia({ colorScheme: scheme });
+        // An audit of a page whose stylesheet did not load says nothing about the theme.
+        const failed = [];
+        page.on('response', (r) => { if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) failed.push(`${r.status()} ${r.url()}`); });
         const res = await page.goto(p.path, { waitUntil: 'networkidle' });
         // The 404 page is served here as a plain file; a host serves it with status 404.
         assert.equal(res.status(), 200, `GET ${p.path} answered ${res.status()}`);
         // Let scripts settle (search results, checklist progress) before auditing.
         await page.waitForLoadState('networkidle');
+        assert.deepEqual(failed, [], `requests of ${p.path || '/'} that failed`);
         await page.addScriptTag({ content: AXE_SOURCE });
         const result = await page.evaluate(async (tags) => {
           // eslint-disable-next-line no-undef

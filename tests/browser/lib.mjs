@@ -1,6 +1,6 @@
 // Helpers for scalebook's browser tests: a system Chromium driven by playwright-core, and a tiny
 // static file server on 127.0.0.1. A browser test that cannot find a browser fails; it never skips.
-import { existsSync, statSync, createReadStream } from 'node:fs';
+import { existsSync, statSync, createReadStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve, sep, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +75,11 @@ export function site() {
   if (process.env.SCALEBOOK_SITE) {
     const root = resolve(process.env.SCALEBOOK_SITE);
     if (!existsSync(root)) throw new Error(`SCALEBOOK_SITE=${root} does not exist: build the site first`);
-    return { root, mounts: {} };
+    // 404.html links its assets from the site's base path (it is served at any depth), so a
+    // site built for https://host/runbooks/ is also mounted at /runbooks/ for those to load.
+    const notFound = join(root, '404.html');
+    const m = existsSync(notFound) && /href="(\/[^"]*?\/)theme\//.exec(readFileSync(notFound, 'utf8'));
+    return { root, mounts: m && m[1] !== '/' ? { [m[1]]: root } : {} };
   }
   return { root: join(here, 'fixture-site'), mounts: { '/theme/': join(REPO, 'theme') } };
 }

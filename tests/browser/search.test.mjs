@@ -103,6 +103,9 @@ async function resultsFor(page, query) {
   await page.waitForFunction((query) => {
     const list = document.getElementById('sb-listbox');
     if (!list || list.hidden || document.getElementById('sb-q').value !== query) return false;
+    // The box changes before the list does (typing, or a followed suggestion), so the list must
+    // say it answers this query, and hold its closing option.
+    if (list.getAttribute('data-shows') !== query) return false;
     const all = list.querySelector('.sb-all, .sb-suggest, .sb-empty');
     if (!all) return false;
     if (all.classList.contains('sb-empty')) return all.textContent.includes(query);

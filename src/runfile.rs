@@ -22,8 +22,14 @@ use serde::{Deserialize, Serialize};
 /// The value of the `schema` field this module reads and writes.
 pub const SCHEMA: &str = "scalebook-run/1";
 
-/// Command output kept in a [`CommandResult`], in bytes; longer output is cut at the end.
+/// Command output kept in a [`CommandResult`], in bytes. Longer output keeps its first and last
+/// [`OUTPUT_KEEP`] bytes around a line naming what was left out: the end is where a failing
+/// command says why, the start is what it was doing.
 pub const OUTPUT_LIMIT: usize = 16 * 1024;
+
+/// Bytes kept from each end of longer output; output up to twice this is kept whole. The rest of
+/// [`OUTPUT_LIMIT`] is room for the omission line and a status note (`[timed out after 3.0s]`).
+pub const OUTPUT_KEEP: usize = 8 * 1024 - 128;
 
 /// One run of one playbook. Field order is the serialised order (the browser writes the same).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,7 +98,7 @@ pub struct CommandResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     pub duration_ms: u64,
-    /// Combined output, at most [`OUTPUT_LIMIT`] bytes (see [`bound_output`]).
+    /// Combined output, at most [`OUTPUT_LIMIT`] bytes (see [`OutputCapture`]).
     #[serde(default)]
     pub output: String,
     #[serde(default, skip_serializing_if = "is_false")]
@@ -380,16 +386,85 @@ pub fn substitute(text: &str, params: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Cut command output to [`OUTPUT_LIMIT`] bytes at a character boundary; true when cut.
-pub fn bound_output(output: &str) -> (String, bool) {
-    if output.len() <= OUTPUT_LIMIT {
-        return (output.to_string(), false);
+/// Command output as it streams in: everything up to twice [`OUTPUT_KEEP`] bytes, then the first
+/// and the latest [`OUTPUT_KEEP`] bytes. Memory stays bounded however much a command prints.
+#[derive(Debug, Default)]
+pub struct OutputCapture {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    /// Bytes dropped from the middle.
+    omitted: u64,
+}
+
+impl OutputCapture {
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        if self.omitted == 0 && self.tail.is_empty() {
+            let room = (2 * OUTPUT_KEEP).saturating_sub(self.head.len());
+            let n = chunk.len().min(room);
+            self.head.extend_from_slice(&chunk[..n]);
+            chunk = &chunk[n..];
+            if chunk.is_empty() {
+                return;
+            }
+            // Over the limit: what the head held past OUTPUT_KEEP starts the tail.
+            self.tail.extend(self.head.drain(OUTPUT_KEEP..));
+        }
+        self.tail.extend(chunk);
+        let excess = self.tail.len().saturating_sub(OUTPUT_KEEP);
+        self.tail.drain(..excess);
+        self.omitted += excess as u64;
     }
-    let mut end = OUTPUT_LIMIT;
-    while !output.is_char_boundary(end) {
-        end -= 1;
+
+    /// True once output has been dropped.
+    pub fn truncated(&self) -> bool {
+        self.omitted > 0
     }
-    (output[..end].to_string(), true)
+
+    /// The kept text (invalid UTF-8 replaced), with a line saying how much was left out between
+    /// the ends; true when something was.
+    pub fn finish(self) -> (String, bool) {
+        if self.omitted == 0 {
+            let mut all = self.head;
+            all.extend(self.tail);
+            return (String::from_utf8_lossy(&all).into_owned(), false);
+        }
+        let tail: Vec<u8> = self.tail.into_iter().collect();
+        // Cut both ends at character boundaries so no half character turns into U+FFFD.
+        let head = &self.head[..utf8_prefix(&self.head)];
+        let skip = tail.len() - utf8_suffix(&tail);
+        let omitted = self.omitted + (self.head.len() - head.len()) as u64 + skip as u64;
+        let mut text = String::from_utf8_lossy(head).into_owned();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("[... {omitted} bytes of output omitted ...]\n"));
+        text.push_str(&String::from_utf8_lossy(&tail[skip..]));
+        (text, true)
+    }
+}
+
+/// Length of `b` without a trailing incomplete UTF-8 sequence.
+fn utf8_prefix(b: &[u8]) -> usize {
+    let start = b.len().saturating_sub(3);
+    for i in (start..b.len()).rev() {
+        let c = b[i];
+        if c & 0xC0 != 0x80 {
+            let need = match c {
+                0x00..=0x7F => 1,
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            return if b.len() - i >= need { b.len() } else { i };
+        }
+    }
+    b.len()
+}
+
+/// Length of `b` without a leading run of UTF-8 continuation bytes.
+fn utf8_suffix(b: &[u8]) -> usize {
+    let skip = b.iter().take(3).take_while(|&&c| c & 0xC0 == 0x80).count();
+    b.len() - skip
 }
 
 /// The current time as ISO 8601 UTC with whole seconds.
@@ -617,10 +692,50 @@ mod tests {
     }
 
     #[test]
-    fn bound_output_cuts_at_a_char_boundary() {
-        let long = "é".repeat(OUTPUT_LIMIT);
-        let (cut, truncated) = bound_output(&long);
-        assert!(truncated && cut.len() <= OUTPUT_LIMIT && cut.len() > OUTPUT_LIMIT - 2);
-        assert_eq!(bound_output("ok"), ("ok".to_string(), false));
+    fn short_output_is_kept_whole() {
+        let mut c = OutputCapture::default();
+        c.push(b"one\n");
+        c.push(&[b'x'; 2 * OUTPUT_KEEP - 4]);
+        assert!(!c.truncated());
+        let (text, cut) = c.finish();
+        assert!(!cut);
+        assert_eq!(text.len(), 2 * OUTPUT_KEEP);
+        assert!(text.starts_with("one\nxx"));
+    }
+
+    #[test]
+    fn long_output_keeps_both_ends_and_says_what_was_left_out() {
+        let lines: String = (0..5000).map(|i| format!("line {i}\n")).collect();
+        let mut c = OutputCapture::default();
+        // Chunks of awkward sizes, as a pipe delivers them.
+        for chunk in lines.as_bytes().chunks(777) {
+            c.push(chunk);
+        }
+        assert!(c.truncated());
+        let (text, cut) = c.finish();
+        assert!(cut);
+        assert!(text.len() <= OUTPUT_LIMIT, "{}", text.len());
+        assert!(text.starts_with("line 0\nline 1\n"));
+        assert!(text.ends_with("line 4998\nline 4999\n"));
+        let marker = text
+            .lines()
+            .find(|l| l.starts_with("[... "))
+            .expect("an omission line");
+        let omitted: usize = marker[5..].split(' ').next().unwrap().parse().unwrap();
+        let kept = text.len() - marker.len() - 1;
+        // Only the inserted newline before the marker is not from the output.
+        assert!(kept + omitted == lines.len() || kept + omitted == lines.len() + 1);
+    }
+
+    #[test]
+    fn cut_ends_fall_on_character_boundaries() {
+        let mut c = OutputCapture::default();
+        c.push("é".repeat(OUTPUT_LIMIT).as_bytes());
+        c.push(b"a");
+        c.push("€".repeat(OUTPUT_LIMIT).as_bytes());
+        let (text, cut) = c.finish();
+        assert!(cut && text.len() <= OUTPUT_LIMIT);
+        assert!(!text.contains('\u{FFFD}'), "no replacement characters");
+        assert!(text.starts_with('é') && text.ends_with('€'));
     }
 }

@@ -8,7 +8,7 @@
 //! prompt it ends the runner (the run is saved after every change, so nothing is lost), after
 //! any save in progress has finished.
 
-use crate::runfile::{self, CommandKind, CommandResult, OUTPUT_LIMIT};
+use crate::runfile::{self, CommandKind, CommandResult, OutputCapture};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -68,7 +68,7 @@ pub enum End {
 pub struct Outcome {
     pub end: End,
     pub duration: Duration,
-    /// The stored result (output bounded, see [`runfile::bound_output`]).
+    /// The stored result (output bounded, see [`OutputCapture`]).
     pub result: CommandResult,
     /// For `verify`: exit 0 but the output did not match `expect`.
     pub mismatch: bool,
@@ -138,14 +138,11 @@ pub fn execute(job: &Job<'_>, echo: &mut dyn Write, intr: &dyn Interrupts) -> Ou
         }
     });
 
-    let mut captured: Vec<u8> = Vec::new();
-    let mut dropped = false;
+    let mut captured = OutputCapture::default();
     let mut take = |chunk: Vec<u8>, echo: &mut dyn Write| {
         let _ = echo.write_all(&chunk);
         let _ = echo.flush();
-        let room = (OUTPUT_LIMIT + 4).saturating_sub(captured.len());
-        captured.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        dropped |= chunk.len() > room;
+        captured.push(&chunk);
     };
     let mut status = None;
     let mut pipe_open = true;
@@ -218,7 +215,7 @@ pub fn execute(job: &Job<'_>, echo: &mut dyn Write, intr: &dyn Interrupts) -> Ou
         },
         (None, None) => End::Signalled(0),
     };
-    let mut text = String::from_utf8_lossy(&captured).into_owned();
+    let (mut text, cut) = captured.finish();
     let note = match &end {
         End::Interrupted => Some(format!(
             "[interrupted after {:.1}s]",
@@ -242,14 +239,14 @@ pub fn execute(job: &Job<'_>, echo: &mut dyn Write, intr: &dyn Interrupts) -> Ou
         text.push_str(&n);
         text.push('\n');
     }
-    finish(job, end, text, dropped, start, at)
+    finish(job, end, text, cut, start, at)
 }
 
 fn finish(
     job: &Job<'_>,
     end: End,
     output: String,
-    dropped: bool,
+    cut: bool,
     start: Instant,
     at: String,
 ) -> Outcome {
@@ -260,7 +257,6 @@ fn finish(
     };
     let matched = job.expect.is_none_or(|re| re.is_match(&output));
     let passed = exit_code == Some(0) && matched;
-    let (output, cut) = runfile::bound_output(&output);
     Outcome {
         mismatch: exit_code == Some(0) && !matched,
         result: CommandResult {
@@ -269,7 +265,7 @@ fn finish(
             exit_code,
             duration_ms: duration.as_millis() as u64,
             output,
-            output_truncated: cut || dropped,
+            output_truncated: cut,
             passed,
             at: Some(at),
         },
@@ -442,8 +438,26 @@ mod tests {
             &mut Vec::new(),
             &NoInterrupts,
         );
-        assert!(o.result.output.len() <= OUTPUT_LIMIT);
+        assert!(o.result.output.len() <= runfile::OUTPUT_LIMIT);
         assert!(o.result.output_truncated);
+        // The end of the output is kept: it is where a failing command says why.
+        let o = execute(
+            &job("seq 1 20000; echo 'disk full' >&2; exit 1", &env),
+            &mut Vec::new(),
+            &NoInterrupts,
+        );
+        assert!(o.result.output_truncated && o.result.output.len() <= runfile::OUTPUT_LIMIT);
+        assert!(o.result.output.starts_with("1\n2\n"), "the start is kept");
+        assert!(
+            o.result.output.ends_with("19999\n20000\ndisk full\n"),
+            "the end is kept"
+        );
+        assert!(o.result.output.contains(" bytes of output omitted ...]\n"));
+        // An `expect` for the last line matches a long output.
+        let re = compile_expect("^disk full$").unwrap();
+        let mut j = job("seq 1 20000; echo 'disk full'", &env);
+        j.expect = Some(&re);
+        assert!(execute(&j, &mut Vec::new(), &NoInterrupts).result.passed);
     }
 
     #[test]

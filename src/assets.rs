@@ -32,6 +32,7 @@ pub const EMBEDDED: &[Embedded] = embed!(
     "theme/checklist.css",
     "theme/checklist.js",
     "theme/favicon.svg",
+    "theme/highlight.css",
     "theme/search.css",
     "theme/search.js",
     "theme/style.css",

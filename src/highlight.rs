@@ -1,5 +1,9 @@
-//! Code highlighting with syntect, as CSS classes (one generated stylesheet carries the light
-//! and the dark theme), behind a content-addressed cache.
+//! Code highlighting with syntect, as one short CSS class per token (`theme/highlight.css`
+//! colours them in light, dark and print), behind a content-addressed cache.
+//!
+//! Why short classes rather than syntect's scope stacks as classes: the stacks (`hl-meta
+//! hl-function-call hl-shell`, nested several deep) made up 40% of a code-heavy page and
+//! styled nothing a reader could see; a token's colour is one of a dozen roles anyway.
 //!
 //! Highlighting dominates build time, so: syntect is loaded once per process, each distinct
 //! block is highlighted once per build, and results persist between builds in one cache
@@ -7,15 +11,57 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
-use syntect::highlighting::ThemeSet;
-use syntect::html::{css_for_theme_with_class_style, ClassStyle, ClassedHTMLGenerator};
-use syntect::parsing::SyntaxSet;
+use syntect::highlighting::{
+    Color, HighlightIterator, HighlightState, Highlighter as Matcher, ScopeSelectors,
+    StyleModifier, Theme, ThemeItem, ThemeSettings,
+};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
-const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+/// Token classes (the `X` of `hl-X`) and the TextMate scope selectors that give them. A token
+/// takes the class whose selector matches its scope stack best, by syntect's theme rules (the
+/// deeper and longer match wins), so `keyword.operator` stays plain although `keyword` is `k`,
+/// and the `$` and braces of `${VAR}` inside a string are `v`. An empty class means no span.
+const CLASSES: &[(&str, &str)] = &[
+    (
+        "",
+        "keyword.operator, punctuation.separator, punctuation.terminator, invalid",
+    ),
+    ("c", "comment"),
+    ("s", "string"),
+    ("n", "constant, support.constant"),
+    ("k", "keyword, storage"),
+    (
+        "f",
+        "entity.name.function, support.function, variable.function",
+    ),
+    (
+        "t",
+        "entity.name.type, entity.name.class, support.type, support.class, \
+         entity.other.inherited-class",
+    ),
+    (
+        "v",
+        "variable.parameter, variable.other.readwrite.shell, meta.group.expansion.parameter, \
+         variable.language",
+    ),
+    (
+        "g",
+        "entity.name.tag, meta.structure.dictionary.key.json string, meta.mapping.key string",
+    ),
+    ("a", "entity.other.attribute-name"),
+    ("h", "markup.heading, entity.name.section"),
+    ("i", "markup.inserted"),
+    ("d", "markup.deleted"),
+    ("r", "meta.diff.range, meta.diff.header"),
+    ("b", "markup.bold"),
+    ("e", "markup.italic"),
+];
+
 /// Bump when highlighting output changes shape, so old cache files are ignored.
-const CACHE_VERSION: u64 = 2;
+const CACHE_VERSION: u64 = 3;
 const SHARDS: usize = 32;
 /// Without a cache folder, repeated blocks are still highlighted once, but only this many
 /// bytes of highlighted HTML are kept for that, so memory stays flat on huge sites.
@@ -224,6 +270,38 @@ fn read_at(file: &std::fs::File, off: u64, len: u32) -> Option<String> {
     String::from_utf8(buf).ok()
 }
 
+/// A syntect theme whose "colours" are indices into [`CLASSES`] (in the red channel), so that
+/// syntect's own selector matching and style caching pick each token's class.
+fn class_theme() -> &'static Theme {
+    static THEME: OnceLock<Theme> = OnceLock::new();
+    THEME.get_or_init(|| {
+        let index = |i: usize| Color {
+            r: i as u8,
+            g: 0,
+            b: 0,
+            a: 0xFF,
+        };
+        Theme {
+            settings: ThemeSettings {
+                foreground: Some(index(0)),
+                ..ThemeSettings::default()
+            },
+            scopes: CLASSES
+                .iter()
+                .enumerate()
+                .map(|(i, (_, selectors))| ThemeItem {
+                    scope: ScopeSelectors::from_str(selectors).expect("valid scope selectors"),
+                    style: StyleModifier {
+                        foreground: Some(index(i)),
+                        ..StyleModifier::default()
+                    },
+                })
+                .collect(),
+            ..Theme::default()
+        }
+    })
+}
+
 pub fn highlight_uncached(lang: &str, code: &str) -> String {
     let ss = syntaxes();
     let syntax = match (!lang.is_empty())
@@ -233,138 +311,46 @@ pub fn highlight_uncached(lang: &str, code: &str) -> String {
         Some(s) => s,
         None => return escape_html(code),
     };
-    let mut gen = ClassedHTMLGenerator::new_with_class_style(syntax, ss, CLASS_STYLE);
+    let matcher = Matcher::new(class_theme());
+    let mut state = HighlightState::new(&matcher, ScopeStack::new());
+    let mut parse = ParseState::new(syntax);
+    let mut out = String::with_capacity(code.len() + code.len() / 2);
+    // Runs of one class become one span, across token and line boundaries.
+    let mut open = "";
     for line in LinesWithEndings::from(code) {
-        if gen
-            .parse_html_for_line_which_includes_newline(line)
-            .is_err()
-        {
+        let Ok(ops) = parse.parse_line(line, ss) else {
             return escape_html(code);
-        }
-    }
-    gen.finalize()
-}
-
-/// The stylesheet for highlighted code: light by default, dark under
-/// `prefers-color-scheme: dark` unless the reader chose light, and under `[data-theme=dark]`.
-pub fn stylesheet() -> String {
-    let themes = ThemeSet::load_defaults();
-    let light = css_for_theme_with_class_style(&themes.themes["InspiredGitHub"], CLASS_STYLE)
-        .unwrap_or_default();
-    let dark = css_for_theme_with_class_style(&themes.themes["base16-ocean.dark"], CLASS_STYLE)
-        .unwrap_or_default();
-    let light = readable(&strip_backgrounds(&light), LIGHT_CODE_BG);
-    let dark = readable(&strip_backgrounds(&dark), DARK_CODE_BG);
-    let mut out = String::from(
-        "/* Generated by scalebook from syntect themes InspiredGitHub (light) and base16-ocean.dark (dark),\n   colours adjusted to at least 4.5:1 contrast on the code background (WCAG AA). */\n",
-    );
-    // Each theme is scoped to the modes it serves, so a rule only one theme has (say
-    // `.hl-entity` in the light theme) never leaks into the other mode.
-    out.push_str("@media (prefers-color-scheme: light) {\n");
-    out.push_str(&scope(&light, ":root:not([data-theme=dark])"));
-    out.push_str("}\n");
-    out.push_str(&scope(&light, ":root[data-theme=light]"));
-    out.push_str("@media (prefers-color-scheme: dark) {\n");
-    out.push_str(&scope(&dark, ":root:not([data-theme=light])"));
-    out.push_str("}\n");
-    out.push_str(&scope(&dark, ":root[data-theme=dark]"));
-    out
-}
-
-/// `--code-bg` of theme/style.css in light and dark mode.
-const LIGHT_CODE_BG: [u8; 3] = [0xf6, 0xf8, 0xfa];
-const DARK_CODE_BG: [u8; 3] = [0x16, 0x1c, 0x23];
-const MIN_CONTRAST: f64 = 4.6;
-
-/// Darkens (on a light background) or lightens (on a dark one) every `color: #rrggbb` until it
-/// reads at WCAG AA against `bg`. The themes' hues stay; only too-faint colours move.
-fn readable(css: &str, bg: [u8; 3]) -> String {
-    let dark_bg = luminance(bg) < 0.5;
-    css.lines()
-        .map(|line| {
-            let Some(at) = line.find("color: #") else {
-                return format!("{line}\n");
-            };
-            let hex_start = at + "color: #".len();
-            let hex: String = line[hex_start..]
-                .chars()
-                .take_while(|c| c.is_ascii_hexdigit())
-                .collect();
-            let Some(mut rgb) = parse_hex(&hex) else {
-                return format!("{line}\n");
-            };
-            let target = if dark_bg { 255.0 } else { 0.0 };
-            while contrast(rgb, bg) < MIN_CONTRAST {
-                rgb = rgb.map(|c| (c as f64 + (target - c as f64) * 0.08).round() as u8);
+        };
+        for (style, text) in HighlightIterator::new(&mut state, &ops, line, &matcher) {
+            let class = CLASSES.get(style.foreground.r as usize).map_or("", |c| c.0);
+            // Whitespace never opens or closes a span: it joins whatever run it is in.
+            if class != open && !text.trim().is_empty() {
+                if !open.is_empty() {
+                    out.push_str("</span>");
+                }
+                if !class.is_empty() {
+                    out.push_str("<span class=\"hl-");
+                    out.push_str(class);
+                    out.push_str("\">");
+                }
+                open = class;
             }
-            let new = format!("{:02x}{:02x}{:02x}", rgb[0], rgb[1], rgb[2]);
-            format!(
-                "{}{}{}\n",
-                &line[..hex_start],
-                new,
-                &line[hex_start + hex.len()..]
-            )
-        })
-        .collect()
-}
-
-fn parse_hex(hex: &str) -> Option<[u8; 3]> {
-    if hex.len() != 6 && hex.len() != 8 {
-        return None;
+            escape_into(&mut out, text);
+        }
     }
-    let b = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
-    Some([b(0)?, b(2)?, b(4)?])
-}
-
-fn luminance(rgb: [u8; 3]) -> f64 {
-    let lin = |c: u8| {
-        let c = c as f64 / 255.0;
-        if c <= 0.03928 {
-            c / 12.92
-        } else {
-            ((c + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
-}
-
-fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
-    let (la, lb) = (luminance(a), luminance(b));
-    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
-}
-
-/// Theme backgrounds would fight the site's own code background; keep only colours and
-/// font styles.
-fn strip_backgrounds(css: &str) -> String {
-    css.lines()
-        .filter(|l| !l.trim_start().starts_with("background-color"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
-fn scope(css: &str, prefix: &str) -> String {
-    let mut out = String::new();
-    for line in css.lines() {
-        let t = line.trim_start();
-        if t.starts_with('.') && t.trim_end().ends_with('{') {
-            let sels: Vec<String> = t
-                .trim_end()
-                .trim_end_matches('{')
-                .split(',')
-                .map(|s| format!("{prefix} {}", s.trim()))
-                .collect();
-            out.push_str(&sels.join(", "));
-            out.push_str(" {\n");
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
+    if !open.is_empty() {
+        out.push_str("</span>");
     }
     out
 }
 
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
+    escape_into(&mut out, s);
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -375,7 +361,6 @@ pub fn escape_html(s: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -404,57 +389,164 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn every_highlight_colour_meets_aa_contrast_on_its_background() {
-        let css = stylesheet();
-        let mut selector = String::new();
-        let (mut light, mut dark) = (0, 0);
-        for line in css.lines() {
-            if line.trim_end().ends_with('{') {
-                selector = line.to_string();
-            }
-            let Some(hex) = line.split("color: #").nth(1) else {
-                continue;
-            };
-            let c = parse_hex(&hex[..6]).unwrap();
-            let is_dark = if selector.contains(":not([data-theme=light])") {
-                true
-            } else if selector.contains(":not([data-theme=dark])") {
-                false
-            } else {
-                selector.contains("[data-theme=dark]")
-            };
-            let scoped = selector.contains("[data-theme=");
-            let bg = if scoped && !is_dark {
-                light += 1;
-                LIGHT_CODE_BG
-            } else if scoped {
-                dark += 1;
-                DARK_CODE_BG
-            } else {
-                panic!("rule not scoped to a mode: {selector}");
-            };
-            assert!(
-                contrast(c, bg) >= 4.5,
-                "{selector} #{}: {:.2}",
-                &hex[..6],
-                contrast(c, bg)
-            );
+    /// The classes each sample's tokens get, as (class, text) runs, whitespace dropped.
+    fn runs(lang: &str, code: &str) -> Vec<(String, String)> {
+        let html = highlight_uncached(lang, code);
+        let mut out = Vec::new();
+        for part in html.split("<span class=\"hl-").skip(1) {
+            let (class, rest) = part.split_once("\">").unwrap();
+            let text = rest.split("</span>").next().unwrap();
+            let text = text.replace("&quot;", "\"").replace("&#39;", "'");
+            out.push((class.to_string(), text.trim().to_string()));
         }
-        assert!(light > 20 && dark > 20, "{light} {dark}");
-        // The backgrounds assumed here are the theme's.
-        let theme = include_str!("../theme/style.css");
-        assert!(theme.contains("--code-bg: #f6f8fa") && theme.contains("--code-bg: #161c23"));
-        // The known offender from the light theme got darker, keeping its hue.
-        assert!(!css.contains("#62a35c"));
+        out
     }
 
     #[test]
-    fn stylesheet_has_light_and_dark_rules() {
-        let css = stylesheet();
-        assert!(css.contains(".hl-"));
-        assert!(css.contains(":root[data-theme=dark] .hl-"));
-        assert!(css.contains(":root[data-theme=light] .hl-"));
-        assert!(css.contains("prefers-color-scheme: dark"));
+    fn tokens_get_the_class_of_their_role() {
+        let sh = runs(
+            "sh",
+            "kubectl scale --replicas=3 \"${NS}\" # up\nif true; then echo 'x'; fi\n",
+        );
+        let has =
+            |r: &[(String, String)], c: &str, t: &str| r.iter().any(|(rc, rt)| rc == c && rt == t);
+        assert!(has(&sh, "f", "kubectl"), "{sh:?}");
+        assert!(has(&sh, "v", "--replicas"), "{sh:?}");
+        assert!(
+            has(&sh, "v", "${NS}"),
+            "an expansion is one variable run: {sh:?}"
+        );
+        assert!(has(&sh, "c", "# up"), "{sh:?}");
+        assert!(has(&sh, "k", "if"), "{sh:?}");
+        assert!(has(&sh, "s", "'x'"), "{sh:?}");
+        let yaml = runs("yaml", "replicas: 3\nname: \"api\"\n");
+        assert!(has(&yaml, "g", "replicas") && has(&yaml, "n", "3") && has(&yaml, "s", "\"api\""));
+        let json = runs("json", "{\"a\": \"b\"}\n");
+        assert!(
+            has(&json, "g", "\"a\"") && has(&json, "s", "\"b\""),
+            "{json:?}"
+        );
+        let diff = runs("diff", "@@ -1 +1 @@\n-old\n+new\n ctx\n");
+        assert!(
+            has(&diff, "d", "-old") && has(&diff, "i", "+new"),
+            "{diff:?}"
+        );
+        assert!(
+            diff.iter().all(|(_, t)| t != "ctx"),
+            "context lines stay plain"
+        );
+        // Operators and separators stay plain.
+        assert!(!runs("sql", "SELECT a FROM t WHERE b = 1;\n")
+            .iter()
+            .any(|(_, t)| t == "=" || t == ";"));
+    }
+
+    #[test]
+    fn output_is_compact_and_the_text_is_unchanged() {
+        let code = "def f(x: int) -> str:\n    return \"<a>\" if x else None  # why\n";
+        let html = highlight_uncached("python", code);
+        // Every span opens a single short class, and spans never nest.
+        assert_eq!(
+            html.matches("<span").count(),
+            html.matches("</span>").count()
+        );
+        let mut depth = 0;
+        for piece in html.split('<').skip(1) {
+            if piece.starts_with("span") {
+                depth += 1;
+                assert!(depth == 1, "nested span in {html}");
+                assert!(
+                    piece.starts_with("span class=\"hl-")
+                        && piece
+                            .find('"')
+                            .map(|_| piece.split('"').nth(1).unwrap().len())
+                            == Some(4),
+                    "{piece}"
+                );
+            } else if piece.starts_with("/span") {
+                depth -= 1;
+            }
+        }
+        let text: String = html
+            .split('<')
+            .enumerate()
+            .map(|(i, p)| {
+                if i == 0 {
+                    p
+                } else {
+                    p.split_once('>').map_or("", |x| x.1)
+                }
+            })
+            .collect();
+        let unescaped = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        assert_eq!(unescaped, code);
+    }
+
+    fn parse_hex(hex: &str) -> [u8; 3] {
+        let b = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap();
+        [b(0), b(2), b(4)]
+    }
+
+    fn luminance(rgb: [u8; 3]) -> f64 {
+        let lin = |c: u8| {
+            let c = c as f64 / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
+    }
+
+    fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    /// `--name: #rrggbb` declarations of the block that starts at `selector`.
+    fn vars(css: &str, selector: &str) -> HashMap<String, [u8; 3]> {
+        let at = css
+            .find(selector)
+            .unwrap_or_else(|| panic!("no {selector}"));
+        let block = &css[at..];
+        let block = &block[block.find('{').unwrap() + 1..block.find('}').unwrap()];
+        block
+            .split(';')
+            .filter_map(|d| d.split_once(": #"))
+            .map(|(k, v)| (k.trim().to_string(), parse_hex(v.trim())))
+            .collect()
+    }
+
+    #[test]
+    fn every_class_is_styled_and_every_colour_meets_aa_contrast_in_both_modes() {
+        let css = include_str!("../theme/highlight.css");
+        let style = include_str!("../theme/style.css");
+        let light_bg = vars(style, ":root {")["--code-bg"];
+        let dark_bg = vars(style, ":root[data-theme=dark]")["--code-bg"];
+        let light = vars(css, ":root {");
+        let dark = vars(css, ":root[data-theme=dark]");
+        // The two dark blocks (preference and choice) and the print block agree.
+        assert_eq!(vars(css, ":root:not([data-theme=light]) {"), dark);
+        let print = &css[css.find("@media print").unwrap()..];
+        assert_eq!(vars(print, ":root, "), light);
+        for (mode, colours, bg) in [("light", &light, light_bg), ("dark", &dark, dark_bg)] {
+            for (name, &c) in colours.iter().filter(|(n, _)| !n.ends_with("-bg")) {
+                let bg = colours.get(&format!("{name}-bg")).copied().unwrap_or(bg);
+                let ratio = contrast(c, bg);
+                assert!(ratio >= 4.5, "{mode} {name}: {ratio:.2}");
+            }
+        }
+        for (class, _) in CLASSES.iter().filter(|c| !c.0.is_empty()) {
+            assert!(
+                css.contains(&format!("\n.hl-{class} {{")),
+                "hl-{class} has no rule"
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@
 use crate::config::BuildOptions;
 use crate::content::{self, front_matter::Kind, Library, Target};
 use crate::diagnostics::{self, Diagnostic};
-use crate::highlight::{self, Highlighter};
+use crate::highlight::Highlighter;
 use crate::markdown::{self, FragmentLink, SearchSection, Step};
 use crate::output::Sink;
 use crate::render::{
@@ -96,11 +96,9 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         });
     }
 
-    // Theme files under content-hashed names, plus the generated highlight stylesheet.
+    // Theme files under content-hashed names.
     let mut assets: BTreeMap<String, String> = BTreeMap::new();
-    let mut files = theme.files.clone();
-    files.insert("highlight.css".into(), highlight::stylesheet().into_bytes());
-    for (name, bytes) in &files {
+    for (name, bytes) in &theme.files {
         let path = templates::hashed_name(name, bytes);
         sink.write(&path, bytes)?;
         assets.insert(name.clone(), path);

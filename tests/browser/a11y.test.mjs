@@ -82,3 +82,41 @@ for (const scheme of ['light', 'dark']) {
     });
   }
 }
+
+// Paper is white: a reader in dark mode, or one who chose the dark theme, still prints dark text
+// on white (browsers drop backgrounds when printing, so dark-mode colours would print light grey
+// on white), and code keeps its light-mode colours.
+for (const [how, scheme, choice] of [['in dark mode', 'dark', null], ['with the dark theme chosen', 'light', 'dark']]) {
+  test(`a playbook prints dark text on white ${how}`, async () => {
+    const context = await browser.newContext({ baseURL: server.url, colorScheme: scheme });
+    try {
+      const page = await context.newPage();
+      if (choice) await page.addInitScript((t) => localStorage.setItem('scalebook:theme', t), choice);
+      const playbook = process.env.SCALEBOOK_PLAYBOOK || 'traffic-surges/absorb-a-spike/';
+      await page.goto(playbook, { waitUntil: 'networkidle' });
+      if (choice) assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), choice, 'the choice applies');
+      await page.emulateMedia({ media: 'print', colorScheme: scheme });
+      const colours = await page.evaluate(() => {
+        const style = (el) => el && getComputedStyle(el);
+        const token = document.querySelector('pre.code [class^="hl-"]');
+        return {
+          body: style(document.body).color,
+          bg: style(document.body).backgroundColor,
+          h1: style(document.querySelector('main h1')).color,
+          token: token ? style(token).color : null,
+        };
+      });
+      assert.equal(colours.body, 'rgb(0, 0, 0)');
+      assert.equal(colours.h1, 'rgb(0, 0, 0)');
+      assert.match(colours.bg, /^rgb\(255, 255, 255\)$|^rgba\(0, 0, 0, 0\)$/);
+      assert.ok(colours.token, 'the playbook has highlighted code');
+      // The same token on screen in light mode has the colour it printed with.
+      await page.emulateMedia({ media: 'screen', colorScheme: 'light' });
+      await page.evaluate(() => { delete document.documentElement.dataset.theme; });
+      const light = await page.evaluate(() => getComputedStyle(document.querySelector('pre.code [class^="hl-"]')).color);
+      assert.equal(colours.token, light);
+    } finally {
+      await context.close();
+    }
+  });
+}

@@ -142,7 +142,7 @@ fn normalisation_keeps_meaning_and_drops_scalebook_additions() {
         normalize("<h2>A &amp; B</h2><p>q\"</p>")
     );
     assert_eq!(
-        normalize("<div class=\"sb-code\" data-lang=\"rb\"><pre class=\"code\"><code class=\"language-rb\"><span class=\"hl-source hl-ruby\">x = 1\n</span></code></pre></div>\n"),
+        normalize("<div class=\"sb-code\" data-lang=\"rb\"><pre class=\"code\"><code class=\"language-rb\">x <span class=\"hl-k\">=</span> 1\n</code></pre></div>\n"),
         normalize("<pre><code class=\"language-rb\">x = 1\n</code></pre>\n")
     );
     assert_ne!(normalize("<p>a  b</p>"), normalize("<p>a b</p>"));

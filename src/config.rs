@@ -129,6 +129,9 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Bypass the highlight cache (neither read nor written).
     pub no_cache: bool,
+    /// Highlight fenced code. `check` turns it off: its output is thrown away, and
+    /// highlighting never reports a problem, yet it is most of a cold build's work.
+    pub highlight: bool,
     /// "Today" for review due dates, as days since 1970-01-01. Fixed in tests so output is
     /// reproducible; the real clock otherwise.
     pub today: i64,
@@ -161,6 +164,7 @@ impl BuildOptions {
             config,
             drafts: false,
             no_cache: false,
+            highlight: true,
             today: crate::dates::today(),
         })
     }

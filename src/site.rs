@@ -109,7 +109,11 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     }
     copy_static(opts, sink)?;
 
-    let hl = Highlighter::new((!opts.no_cache).then(|| opts.cache_dir()).as_deref());
+    let hl = if opts.highlight {
+        Highlighter::new((!opts.no_cache).then(|| opts.cache_dir()).as_deref())
+    } else {
+        Highlighter::plain()
+    };
     let nav: Vec<Link> = lib.sections[0]
         .subsections
         .iter()

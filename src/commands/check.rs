@@ -16,8 +16,9 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
     let (diags, pages) = match BuildOptions::for_root(&a.site.root) {
         Ok(mut opts) => {
             opts.drafts = a.drafts;
-            // "Writes nothing" includes the highlight cache.
+            // "Writes nothing" includes the highlight cache; and nobody reads the HTML.
             opts.no_cache = true;
+            opts.highlight = false;
             collect(&opts, &a)?
         }
         // An invalid scalebook.toml is a problem of the site, reported like the others so

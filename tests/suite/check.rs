@@ -459,3 +459,28 @@ fn playbooks_never_drilled_are_noted_until_a_drill_is_recorded() {
     let (_, out, _) = check(drilled.path(), &[]);
     assert!(!out.contains("never-drilled"), "{out}");
 }
+
+/// `check` skips highlighting (its HTML is thrown away); that must never hide a problem. The
+/// fixtures with code blocks, parameters in code and broken content report the same with and
+/// without it, and the skipped build really is different HTML.
+#[test]
+fn skipping_highlighting_changes_no_diagnostic() {
+    for name in ["check-problems", "basic", "run-site"] {
+        let root = fixture(name);
+        let (full, full_files) = build(&root);
+        let mut opts = options(&root);
+        opts.highlight = false;
+        let (plain, plain_files) = build_with(opts);
+        assert!(!full.diagnostics.is_empty() || name != "check-problems");
+        assert_eq!(full.diagnostics, plain.diagnostics, "{name}");
+        assert_eq!(full.pages, plain.pages, "{name}");
+        let spans = |files: &BTreeMap<String, Vec<u8>>| {
+            files
+                .values()
+                .filter(|b| String::from_utf8_lossy(b).contains("<span class=\"hl-"))
+                .count()
+        };
+        assert!(spans(&full_files) > 0, "{name} has highlighted code");
+        assert_eq!(spans(&plain_files), 0, "{name}");
+    }
+}

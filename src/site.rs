@@ -80,6 +80,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     if !content_dir.is_dir() {
         anyhow::bail!("no content folder at {} (set `content_dir` in scalebook.toml, or run `scalebook init`)", content_dir.display());
     }
+    let mut clock = Phases::start();
     let (lib, mut diags) = content::load(&content::LoadOptions {
         root: &opts.root,
         content_dir: &content_dir,
@@ -87,6 +88,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         site_title: &cfg.title,
         output_dir: &cfg.output_dir,
     });
+    clock.phase("load");
     let (theme, mut tdiags) = templates::load(&opts.root);
     diags.append(&mut tdiags);
     if diags.iter().any(|d| d.is_error() && d.rule == "template") {
@@ -153,17 +155,20 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     };
 
     // Pages, in parallel; then sections, which list the pages' summaries.
+    clock.phase("theme");
     let page_metas: Vec<Result<Meta>> = (0..lib.pages.len())
         .into_par_iter()
         .map(|i| cx.page(i))
         .collect();
     let mut page_metas: Vec<Meta> = page_metas.into_iter().collect::<Result<_>>()?;
+    clock.phase("pages");
     let section_metas: Vec<Result<Meta>> = (0..lib.sections.len())
         .into_par_iter()
         .map(|i| cx.section(i, &page_metas))
         .collect();
     let section_metas: Vec<Meta> = section_metas.into_iter().collect::<Result<_>>()?;
     hl.save();
+    clock.phase("sections");
 
     // Links to other documents' headings and steps.
     let anchors_of = |t: Target| match t {
@@ -253,6 +258,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         }
     }
 
+    clock.phase("checks");
     let listing = Listing {
         lib: &lib,
         metas: &page_metas,
@@ -273,6 +279,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         .as_bytes(),
     )?;
 
+    clock.phase("listings");
     // Search.
     // The section text moves into the index builder, which frees it page by page.
     let (spages, sdocs) = search_input(&lib, &mut page_metas);
@@ -287,6 +294,7 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
         }
     }
     drop(index);
+    clock.phase("search");
 
     let page_facts = lib
         .pages
@@ -829,4 +837,21 @@ fn search_input(
         }
     }
     (pages, docs)
+}
+
+/// Wall time of each build phase on stderr when `SCALEBOOK_TIMINGS` is set (as the search
+/// index's own phases are): the way to see which part of a build is serial.
+struct Phases(Option<std::time::Instant>);
+
+impl Phases {
+    fn start() -> Phases {
+        Phases(std::env::var_os("SCALEBOOK_TIMINGS").map(|_| std::time::Instant::now()))
+    }
+
+    fn phase(&mut self, name: &str) {
+        if let Some(last) = &mut self.0 {
+            eprintln!("build: {name:<12} {:>6} ms", last.elapsed().as_millis());
+            *last = std::time::Instant::now();
+        }
+    }
 }

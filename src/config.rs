@@ -129,9 +129,11 @@ pub struct BuildOptions {
     pub drafts: bool,
     /// Bypass the highlight cache (neither read nor written).
     pub no_cache: bool,
-    /// Highlight fenced code. `check` turns it off: its output is thrown away, and
-    /// highlighting never reports a problem, yet it is most of a cold build's work.
-    pub highlight: bool,
+    /// Only the diagnostics are wanted (`check`): skip the work that can never report a
+    /// problem and whose output would be thrown away, namely highlighting code (most of a cold
+    /// build) and the search index. Pages and templates are still rendered: a template error is
+    /// a problem to report.
+    pub diagnostics_only: bool,
     /// "Today" for review due dates, as days since 1970-01-01. Fixed in tests so output is
     /// reproducible; the real clock otherwise.
     pub today: i64,
@@ -164,7 +166,7 @@ impl BuildOptions {
             config,
             drafts: false,
             no_cache: false,
-            highlight: true,
+            diagnostics_only: false,
             today: crate::dates::today(),
         })
     }

@@ -111,10 +111,10 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     }
     copy_static(opts, sink)?;
 
-    let hl = if opts.highlight {
-        Highlighter::new((!opts.no_cache).then(|| opts.cache_dir()).as_deref())
-    } else {
+    let hl = if opts.diagnostics_only {
         Highlighter::plain()
+    } else {
+        Highlighter::new((!opts.no_cache).then(|| opts.cache_dir()).as_deref())
     };
     let nav: Vec<Link> = lib.sections[0]
         .subsections
@@ -280,20 +280,22 @@ pub fn build(opts: &BuildOptions, sink: &dyn Sink) -> Result<Report> {
     )?;
 
     clock.phase("listings");
-    // Search.
-    // The section text moves into the index builder, which frees it page by page.
-    let (spages, sdocs) = search_input(&lib, &mut page_metas);
-    let index = search::build_index_owned(&spages, sdocs);
-    drop(spages);
-    for f in &index.files {
-        sink.write(&f.path, &f.bytes)?;
-    }
-    if let Some(m) = index.files.iter().find(|f| f.path == index.manifest_path) {
-        if m.path != search::MANIFEST_PATH {
-            sink.write(search::MANIFEST_PATH, &m.bytes)?;
+    if !opts.diagnostics_only {
+        // Search.
+        // The section text moves into the index builder, which frees it page by page.
+        let (spages, sdocs) = search_input(&lib, &mut page_metas);
+        let index = search::build_index_owned(&spages, sdocs);
+        drop(spages);
+        for f in &index.files {
+            sink.write(&f.path, &f.bytes)?;
         }
+        if let Some(m) = index.files.iter().find(|f| f.path == index.manifest_path) {
+            if m.path != search::MANIFEST_PATH {
+                sink.write(search::MANIFEST_PATH, &m.bytes)?;
+            }
+        }
+        drop(index);
     }
-    drop(index);
     clock.phase("search");
 
     let page_facts = lib

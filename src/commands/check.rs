@@ -18,7 +18,7 @@ pub fn run(a: CheckArgs) -> Result<ExitCode> {
             opts.drafts = a.drafts;
             // "Writes nothing" includes the highlight cache; and nobody reads the HTML.
             opts.no_cache = true;
-            opts.highlight = false;
+            opts.diagnostics_only = true;
             collect(&opts, &a)?
         }
         // An invalid scalebook.toml is a problem of the site, reported like the others so

@@ -460,16 +460,16 @@ fn playbooks_never_drilled_are_noted_until_a_drill_is_recorded() {
     assert!(!out.contains("never-drilled"), "{out}");
 }
 
-/// `check` skips highlighting (its HTML is thrown away); that must never hide a problem. The
-/// fixtures with code blocks, parameters in code and broken content report the same with and
-/// without it, and the skipped build really is different HTML.
+/// `check` skips highlighting and the search index (its output is thrown away); that must never
+/// hide a problem. The fixtures with code blocks, parameters in code and broken content report
+/// the same both ways, and the skipped work really is skipped.
 #[test]
-fn skipping_highlighting_changes_no_diagnostic() {
+fn diagnostics_only_builds_report_the_same_problems() {
     for name in ["check-problems", "basic", "run-site"] {
         let root = fixture(name);
         let (full, full_files) = build(&root);
         let mut opts = options(&root);
-        opts.highlight = false;
+        opts.diagnostics_only = true;
         let (plain, plain_files) = build_with(opts);
         assert!(!full.diagnostics.is_empty() || name != "check-problems");
         assert_eq!(full.diagnostics, plain.diagnostics, "{name}");
@@ -482,5 +482,15 @@ fn skipping_highlighting_changes_no_diagnostic() {
         };
         assert!(spans(&full_files) > 0, "{name} has highlighted code");
         assert_eq!(spans(&plain_files), 0, "{name}");
+        let index = |files: &BTreeMap<String, Vec<u8>>| {
+            files
+                .keys()
+                .filter(|k| k.starts_with("search/idx-"))
+                .count()
+        };
+        assert!(index(&full_files) > 0, "{name} has a search index");
+        assert_eq!(index(&plain_files), 0, "{name}");
+        // Every page is still rendered (a template error is a problem to report).
+        assert!(plain_files.keys().any(|k| k.ends_with("/index.html")));
     }
 }

@@ -23,6 +23,11 @@ pub struct Config {
     pub content_dir: String,
     /// Folder the site is written to, relative to the site root.
     pub output_dir: String,
+    /// Link target of "Edit this page" on every playbook and case study, with `{path}` standing
+    /// for the page's source file relative to the site root, e.g.
+    /// `https://github.com/acme/runbooks/edit/main/{path}` (a site in a subfolder of its
+    /// repository puts the folder before `{path}`). None: no link.
+    pub edit_url: Option<String>,
     pub review: ReviewConfig,
     pub checks: ChecksConfig,
     /// Free table passed to templates as `config.extra`.
@@ -67,6 +72,7 @@ impl Default for Config {
             language: "en".into(),
             content_dir: "playbooks".into(),
             output_dir: "public".into(),
+            edit_url: None,
             review: ReviewConfig::default(),
             checks: ChecksConfig::default(),
             extra: toml::Table::new(),
@@ -79,6 +85,14 @@ impl Config {
         let mut cfg: Config =
             toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.message().trim()))?;
         cfg.base_url = normalize_base_url(&cfg.base_url)?;
+        if let Some(e) = &cfg.edit_url {
+            if !(e.starts_with("https://") || e.starts_with("http://")) || !e.contains("{path}") {
+                bail!(
+                    "edit_url `{e}` must be an http(s) URL containing `{{path}}`, e.g. \
+                     `https://github.com/acme/runbooks/edit/main/{{path}}`"
+                );
+            }
+        }
         Ok(cfg)
     }
 
@@ -186,6 +200,26 @@ fn has_markdown(dir: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_url_needs_a_path_placeholder_and_an_http_url() {
+        let ok = Config::parse("edit_url = \"https://git.example/a/edit/main/{path}\"\n").unwrap();
+        assert_eq!(
+            ok.edit_url.as_deref(),
+            Some("https://git.example/a/edit/main/{path}")
+        );
+        for bad in [
+            "https://git.example/a/edit/main/",
+            "javascript:alert(1)//{path}",
+        ] {
+            let e = Config::parse(&format!("edit_url = \"{bad}\"\n")).unwrap_err();
+            assert!(
+                format!("{e:#}").contains("must be an http(s) URL containing `{path}`"),
+                "{e:#}"
+            );
+        }
+        assert_eq!(Config::parse("").unwrap().edit_url, None);
+    }
 
     #[test]
     fn unknown_config_key_is_an_error_naming_it() {

@@ -101,6 +101,8 @@ pub struct PageView<'a> {
     pub page_data: String,
     pub outcomes: Vec<OutcomeView>,
     pub chart: String,
+    /// "Edit this page" target (`edit_url` of the config with the source path filled in).
+    pub edit_url: Option<String>,
     pub extra: &'a serde_json::Map<String, serde_json::Value>,
 }
 
@@ -351,9 +353,41 @@ pub fn list_item(
     }
 }
 
+/// `template` (the config's `edit_url`) with `{path}` replaced by `src` (a path relative to the
+/// site root): `/` between components, each component percent-encoded where a URL needs it.
+pub fn edit_url(template: &str, src: &std::path::Path) -> String {
+    let mut path = String::new();
+    for (i, part) in src.components().enumerate() {
+        if i > 0 {
+            path.push('/');
+        }
+        for b in part.as_os_str().to_string_lossy().bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                path.push(b as char);
+            } else {
+                path.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    template.replace("{path}", &path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_url_fills_in_the_source_path_encoded() {
+        let t = "https://git.example/acme/runbooks/edit/main/docs/{path}";
+        assert_eq!(
+            edit_url(t, std::path::Path::new("playbooks/ops/restart.md")),
+            "https://git.example/acme/runbooks/edit/main/docs/playbooks/ops/restart.md"
+        );
+        assert_eq!(
+            edit_url(t, std::path::Path::new("playbooks/on call/a&b #1.md")),
+            "https://git.example/acme/runbooks/edit/main/docs/playbooks/on%20call/a%26b%20%231.md"
+        );
+    }
 
     #[test]
     fn chart_is_accessible_and_escaped() {

@@ -488,6 +488,12 @@ impl Cx<'_> {
             },
             outcomes: render::outcome_views(&doc.fm.outcomes),
             chart: render::outcome_chart(&doc.title, &doc.fm.outcomes),
+            edit_url: self
+                .opts
+                .config
+                .edit_url
+                .as_deref()
+                .map(|t| render::edit_url(t, &doc.src)),
             extra: &doc.fm.extra,
         };
         let mut ctx = tera::Context::new();

@@ -9,6 +9,8 @@ title = "Runbooks"
 description = "Playbooks and case studies for traffic surges, migrations and cost control."
 # Where the site is published; its path is honoured by every link.
 base_url = "https://example.org/runbooks/"
+# "Edit this page" on every page: {path} is the page's file relative to this folder.
+# edit_url = "https://github.com/acme/runbooks/edit/main/{path}"
 
 [review]
 # Playbooks without their own `review_every` are due this long after `last_reviewed`.

@@ -625,3 +625,27 @@ fn a_repository_of_markdown_without_playbooks_folder_is_its_own_content() {
     assert!(!dir.path().join("public/node_modules").exists());
     assert!(!dir.path().join("public/public").exists());
 }
+
+/// `edit_url` puts an "Edit this page" link on pages (not sections), pointing at the source
+/// file; without it there is no link.
+#[test]
+fn edit_url_links_each_page_to_its_source() {
+    let site = copy_fixture("basic");
+    let cfg = site.path().join("scalebook.toml");
+    let config = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("edit_url = \"https://git.example/acme/runbooks/edit/main/{{path}}\"\n{config}"),
+    )
+    .unwrap();
+    let (report, files) = build(site.path());
+    assert!(!report.diagnostics.iter().any(|d| d.is_error()));
+    let page = text(&files, "ops/restart/index.html");
+    assert!(
+        page.contains("<p class=\"edit-link\"><a href=\"https://git.example/acme/runbooks/edit/main/playbooks/ops/restart.md\">Edit this page</a></p>"),
+        "{page}"
+    );
+    assert!(!text(&files, "ops/index.html").contains("edit-link"));
+    let (_, plain) = build(&fixture("basic"));
+    assert!(!text(&plain, "ops/restart/index.html").contains("edit-link"));
+}

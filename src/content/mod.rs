@@ -8,6 +8,7 @@ pub mod front_matter;
 
 use crate::diagnostics::{Diagnostic, LineIndex};
 use front_matter::{FrontMatter, Kind};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -232,52 +233,33 @@ pub fn load(opts: &LoadOptions<'_>) -> (Library, Vec<Diagnostic>) {
             .insert(format!("{dir}_index.md"), Target::Section(idx));
     }
 
-    for (rel, abs) in files {
-        if !rel.ends_with(".md") && !rel.ends_with(".markdown") {
+    // Reading and parsing each file is independent: done in parallel, consumed in order.
+    let loaded: Vec<Option<Loaded>> = files
+        .par_iter()
+        .map(|(rel, abs)| {
+            (rel.ends_with(".md") || rel.ends_with(".markdown"))
+                .then(|| read_doc(rel, rel_to_root(abs), abs))
+        })
+        .collect();
+    for ((rel, _), loaded) in files.into_iter().zip(loaded) {
+        let Some(loaded) = loaded else {
             lib.assets.push(rel);
             continue;
-        }
-        let src = rel_to_root(&abs);
-        let bytes = match std::fs::read(&abs) {
-            Ok(b) => b,
+        };
+        let (doc, mut d) = match loaded {
+            Ok(x) => x,
             Err(e) => {
-                diags.push(Diagnostic::error("io", src, format!("cannot read: {e}")));
+                diags.push(e);
                 continue;
             }
         };
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let off = e.utf8_error().valid_up_to();
-                let valid = std::str::from_utf8(&e.as_bytes()[..off]).unwrap_or("");
-                let pos = LineIndex::new(valid).pos(valid, off);
-                diags.push(
-                    Diagnostic::error("encoding", src, "file is not valid UTF-8")
-                        .at(pos)
-                        .with_hint("save the file as UTF-8"),
-                );
-                continue;
-            }
-        };
-        let text = text
-            .strip_prefix('\u{feff}')
-            .map(str::to_string)
-            .unwrap_or(text);
-        if text.trim().is_empty() {
-            diags.push(Diagnostic::warning(
-                "empty-file",
-                src.clone(),
-                "file is empty",
-            ));
-        }
+        diags.append(&mut d);
         let dir = match rel.rfind('/') {
             Some(i) => rel[..=i].to_string(),
             None => String::new(),
         };
         let section = dir_index[&dir];
         let file_name = rel[dir.len()..].to_string();
-        let (doc, mut d) = parse_doc(src, rel.clone(), text);
-        diags.append(&mut d);
         if file_name == "_index.md" {
             let s = &mut lib.sections[section];
             let title = doc.fm.title.clone().unwrap_or_else(|| s.doc.title.clone());
@@ -324,6 +306,37 @@ pub fn load(opts: &LoadOptions<'_>) -> (Library, Vec<Diagnostic>) {
         }
     }
     (lib, diags)
+}
+
+/// A markdown file read and parsed, with its diagnostics; or the one error that stopped it.
+type Loaded = Result<(Doc, Vec<Diagnostic>), Diagnostic>;
+
+fn read_doc(rel: &str, src: PathBuf, abs: &Path) -> Loaded {
+    let bytes = std::fs::read(abs)
+        .map_err(|e| Diagnostic::error("io", src.clone(), format!("cannot read: {e}")))?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let off = e.utf8_error().valid_up_to();
+            let valid = std::str::from_utf8(&e.as_bytes()[..off]).unwrap_or("");
+            let pos = LineIndex::new(valid).pos(valid, off);
+            return Err(
+                Diagnostic::error("encoding", src, "file is not valid UTF-8")
+                    .at(pos)
+                    .with_hint("save the file as UTF-8"),
+            );
+        }
+    };
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
+    let empty = text
+        .trim()
+        .is_empty()
+        .then(|| Diagnostic::warning("empty-file", src.clone(), "file is empty"));
+    let (doc, d) = parse_doc(src, rel.to_string(), text);
+    Ok((doc, empty.into_iter().chain(d).collect()))
 }
 
 fn parse_doc(src: PathBuf, content_path: String, text: String) -> (Doc, Vec<Diagnostic>) {

@@ -620,12 +620,12 @@ impl Cx<'_> {
                 pages: pages.iter().map(|&p| listing.item(p)).collect(),
             })
             .collect();
-        for t in &tags {
+        tags.par_iter().try_for_each(|t| {
             let mut ctx = tera::Context::new();
             ctx.insert("common", &self.common(&t.url));
             ctx.insert("tag", t);
-            self.render_to("tag.html", &out_path(&t.url), ctx)?;
-        }
+            self.render_to("tag.html", &out_path(&t.url), ctx)
+        })?;
         let mut ctx = tera::Context::new();
         ctx.insert("common", &self.common("tags/"));
         ctx.insert("tags", &tags);

@@ -132,6 +132,11 @@ pub fn render(doc: &Doc, cx: &Context<'_>) -> Rendered {
 /// Renders a markdown snippet with every transform on and nothing to link to (tests,
 /// conformance runs).
 pub fn render_fragment(markdown: &str, steps: bool) -> String {
+    render_snippet(markdown, steps).html
+}
+
+/// [`render_fragment`] with everything rendering produces (sections, diagnostics).
+pub fn render_snippet(markdown: &str, steps: bool) -> Rendered {
     let hl = Highlighter::new(None);
     let doc = Doc::snippet("fragment.md", "", markdown);
     render(
@@ -143,7 +148,6 @@ pub fn render_fragment(markdown: &str, steps: bool) -> String {
             steps,
         },
     )
-    .html
 }
 
 fn strip_title_heading(events: &mut Vec<(Event<'_>, Range<usize>)>) {
@@ -1026,20 +1030,9 @@ mod tests {
 
     #[test]
     fn search_text_keeps_words_of_cells_and_items_apart() {
-        let hl = Highlighter::new(None);
-        let doc = Doc::snippet(
-            "p.md",
-            "p/",
+        let r = render_snippet(
             "## A\n\n| stage | lag |\n|---|---|\n| base | 30 |\n\n- alpha\n- bravo\n",
-        );
-        let r = render(
-            &doc,
-            &Context {
-                lib: None,
-                hl: &hl,
-                root: "./",
-                steps: false,
-            },
+            false,
         );
         let text = &r.sections.iter().find(|s| s.anchor == "a").unwrap().text;
         assert_eq!(text, "stage lag base 30 alpha bravo");
@@ -1047,18 +1040,8 @@ mod tests {
 
     #[test]
     fn html_that_runs_script_is_shown_as_text_and_reported() {
-        let hl = Highlighter::new(None);
         let md = "Alert said <script>alert(1)</script> and <img src=x onerror=alert(1)>.\n\n<details><summary>ok</summary>fine</details>\n\n[click](javascript:alert(1)) ![pic](data:image/png;base64,AAAA)\n";
-        let doc = Doc::snippet("p.md", "p/", md);
-        let r = render(
-            &doc,
-            &Context {
-                lib: None,
-                hl: &hl,
-                root: "./",
-                steps: false,
-            },
-        );
+        let r = render_snippet(md, false);
         assert!(
             !r.html.contains("<script>") && r.html.contains("&lt;script&gt;alert(1)"),
             "{}",

@@ -612,12 +612,12 @@ impl Cx<'_> {
         let tags: Vec<TagView> = self
             .lib
             .tags
-            .iter()
-            .map(|(name, pages)| TagView {
-                name: name.clone(),
-                url: tag_url(name),
-                count: pages.len(),
-                pages: pages.iter().map(|&p| listing.item(p)).collect(),
+            .values()
+            .map(|tag| TagView {
+                name: tag.name.clone(),
+                url: tag_url(&tag.name),
+                count: tag.pages.len(),
+                pages: tag.pages.iter().map(|&p| listing.item(p)).collect(),
             })
             .collect();
         tags.par_iter().try_for_each(|t| {
@@ -769,9 +769,9 @@ impl Cx<'_> {
                 lastmod: p.doc.fm.updated.or(p.doc.fm.date).map(|d| d.to_string()),
             });
         }
-        for t in self.lib.tags.keys() {
+        for tag in self.lib.tags.values() {
             urls.push(Url {
-                loc: format!("{base}{}", tag_url(t)),
+                loc: format!("{base}{}", tag_url(&tag.name)),
                 lastmod: None,
             });
         }

@@ -88,8 +88,16 @@ pub struct Library {
     pub by_path: HashMap<String, Target>,
     /// Non-markdown files in the content folder (images, attachments), content-relative.
     pub assets: Vec<String>,
-    /// Tag name -> pages.
-    pub tags: BTreeMap<String, Vec<usize>>,
+    /// Tag slug (its URL segment) -> the tag. Spellings that share a slug (`Restarts`,
+    /// `restarts`) are one tag with one page: two would race for the same file.
+    pub tags: BTreeMap<String, Tag>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Tag {
+    /// The spelling of the first page (in listing order) that uses it.
+    pub name: String,
+    pub pages: Vec<usize>,
 }
 
 impl Library {
@@ -302,7 +310,13 @@ pub fn load(opts: &LoadOptions<'_>) -> (Library, Vec<Diagnostic>) {
     sort_listings(&mut lib);
     for (i, p) in lib.pages.iter().enumerate() {
         for t in &p.doc.fm.tags {
-            lib.tags.entry(t.clone()).or_default().push(i);
+            let tag = lib.tags.entry(slugify(t)).or_insert_with(|| Tag {
+                name: t.clone(),
+                pages: Vec::new(),
+            });
+            if tag.pages.last() != Some(&i) {
+                tag.pages.push(i);
+            }
         }
     }
     (lib, diags)

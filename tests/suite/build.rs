@@ -649,3 +649,28 @@ fn edit_url_links_each_page_to_its_source() {
     let (_, plain) = build(&fixture("basic"));
     assert!(!text(&plain, "ops/restart/index.html").contains("edit-link"));
 }
+
+/// Tags that differ only in case share a URL: they are one tag, whose page lists every page
+/// tagged either way (two tags raced for the same file, and one page was lost).
+#[test]
+fn tags_spelled_differently_are_one_tag_page() {
+    let (_, files) = build(&fixture("basic"));
+    let page = text(&files, "tags/restarts/index.html");
+    assert!(
+        page.contains("Restart the service") && page.contains("Notes on restarts"),
+        "{page}"
+    );
+    let index = text(&files, "tags/index.html");
+    assert_eq!(
+        index.matches("href=\"../tags/restarts/\"").count()
+            + index.matches("href=\"restarts/\"").count(),
+        1,
+        "{index}"
+    );
+    assert_eq!(
+        text(&files, "sitemap.xml")
+            .matches("/tags/restarts/</loc>")
+            .count(),
+        1
+    );
+}
